@@ -1,0 +1,1 @@
+//! quoter host library.

@@ -1,0 +1,1 @@
+//! `avellaneda-stoikov` strategy (to be written).

@@ -1,0 +1,1 @@
+//! `obi` strategy (to be written).

@@ -1,0 +1,1 @@
+//! `vol-scaled` strategy (to be written).

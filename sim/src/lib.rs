@@ -1,0 +1,1 @@
+//! A Bybit V5 wire-compatible simulated exchange (work in progress).
