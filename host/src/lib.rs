@@ -1,1 +1,12 @@
-//! quoter host library.
+//! The quoter host: quotes many symbols on Bybit V5 from one process.
+//!
+//! Data flows `exchange streams -> books -> strategy runtime -> order router -> exchange`,
+//! with the private stream feeding positions and order state back. The modules follow it:
+//! [`exchange`] knows Bybit's wire format, [`book`] keeps local L2 books, [`plugin`] loads and
+//! runs strategies, [`router`] turns desired quotes into orders, [`model`] holds the domain types.
+
+pub mod book;
+pub mod exchange;
+pub mod model;
+pub mod plugin;
+pub mod router;

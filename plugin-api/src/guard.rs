@@ -27,16 +27,14 @@ pub fn enforce(view: &MarketView, inventory: &Inventory, ladder: &mut Ladder) {
     let lot = view.lot_size;
     let max_pos = if inventory.max_position.is_finite() { inventory.max_position.max(0.0) } else { 0.0 };
 
-    let best_ask = view.best_ask().map(|l| l.price);
-    let bid_limit = best_ask.map(|a| if tick > 0.0 { a - tick } else { f64::NAN });
     let long_room = (max_pos - inventory.position).max(0.0);
-    let bid_count = filter_side(ladder.bids_mut(), bid_limit, true, long_room, lot);
+    let touch = view.best_ask().map(|l| l.price);
+    let bid_count = filter_side(ladder.bids_mut(), touch, tick, true, long_room, lot);
     ladder.truncate_bids(bid_count);
 
-    let best_bid = view.best_bid().map(|l| l.price);
-    let ask_limit = best_bid.map(|b| if tick > 0.0 { b + tick } else { f64::NAN });
     let short_room = (max_pos + inventory.position).max(0.0);
-    let ask_count = filter_side(ladder.asks_mut(), ask_limit, false, short_room, lot);
+    let touch = view.best_bid().map(|l| l.price);
+    let ask_count = filter_side(ladder.asks_mut(), touch, tick, false, short_room, lot);
     ladder.truncate_asks(ask_count);
 
     if let Some(top_bid) = ladder.bids().first().map(|l| l.price) {
@@ -52,8 +50,9 @@ pub fn enforce(view: &MarketView, inventory: &Inventory, ladder: &mut Ladder) {
 /// Clamp prices against the opposite touch and sizes against the room left; compact the
 /// surviving levels to the front and return how many there are.
 ///
-/// `limit` is the most aggressive allowed price (`NaN` means "must not reach the touch at all").
-fn filter_side(levels: &mut [Level], limit: Option<f64>, is_bid: bool, room: f64, lot: f64) -> usize {
+/// A level at or through `touch` moves to one tick inside it, or is dropped when there is no
+/// tick or no positive price one tick inside.
+fn filter_side(levels: &mut [Level], touch: Option<f64>, tick: f64, is_bid: bool, room: f64, lot: f64) -> usize {
     let mut kept = 0;
     let mut remaining = room;
     let mut last_price: Option<f64> = None;
@@ -62,19 +61,14 @@ fn filter_side(levels: &mut [Level], limit: Option<f64>, is_bid: bool, room: f64
         if !(price.is_finite() && price > 0.0 && size.is_finite() && size > 0.0) {
             continue;
         }
-        if let Some(limit) = limit {
-            let crosses = if limit.is_nan() {
-                true
-            } else if is_bid {
-                price > limit
-            } else {
-                price < limit
-            };
+        if let Some(touch) = touch {
+            let crosses = if is_bid { price >= touch } else { price <= touch };
             if crosses {
-                if limit.is_nan() || limit <= 0.0 {
+                let inside = if is_bid { touch - tick } else { touch + tick };
+                if tick <= 0.0 || inside <= 0.0 {
                     continue;
                 }
-                price = limit;
+                price = inside;
             }
         }
         if let Some(prev) = last_price {

@@ -188,10 +188,9 @@ mod tests {
         // strategies.md §4: top-1 weighted mid of this book is 100.066667.
         let v = view(&[(99.9, 5.0)], &[(100.1, 1.0)]);
         let inv = Inventory { max_position: 10.0, ..Default::default() };
-        let out = quote(r#"{"half_spread_bps": 0, "min_spread_ticks": 0, "reference": "microprice"}"#, &v, &inv);
-        // A zero half-spread quotes at the reference on both sides; the guard keeps them inside.
-        assert!((out.bids()[0].price - 100.066_666_667).abs() < 1e-6);
-        assert!((out.asks()[0].price - 100.066_666_667).abs() < 1e-6);
+        let out = quote(r#"{"half_spread_bps": 1, "min_spread_ticks": 0, "reference": "microprice"}"#, &v, &inv);
+        let centre = (out.bids()[0].price + out.asks()[0].price) / 2.0;
+        assert!((centre - 100.066_667).abs() < 1e-6, "{centre}");
     }
 
     #[test]

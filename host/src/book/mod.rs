@@ -1,0 +1,1 @@
+//! Local L2 order books and their sequencing (snapshot, deltas, gaps).

@@ -1,0 +1,1 @@
+//! Bybit V5: wire types, parsing, signing, REST and WebSocket clients.

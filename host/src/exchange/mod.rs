@@ -1,0 +1,3 @@
+//! Everything that knows an exchange's wire format.
+
+pub mod bybit;

@@ -1,0 +1,1 @@
+//! Domain types without I/O: instruments, orders, price and quantity rounding, ids.

@@ -1,0 +1,1 @@
+//! Strategy plugins: WASM (wasmtime) and native (libloading) loaders behind one interface.

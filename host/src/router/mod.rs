@@ -1,0 +1,1 @@
+//! The order router: desired quotes against working orders, rate limits, order state.
