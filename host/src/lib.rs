@@ -6,6 +6,7 @@
 //! runs strategies, [`router`] turns desired quotes into orders, [`model`] holds the domain types.
 
 pub mod book;
+pub mod cli;
 pub mod exchange;
 pub mod model;
 pub mod plugin;

@@ -1,1 +1,64 @@
-fn main() {}
+//! The `host` binary: parse the command line, set up logging, run the chosen command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use host::cli::quote::QuoteSession;
+use host::plugin::{PluginLimits, PluginRuntime};
+
+/// quoter: a market-making host for Bybit V5.
+#[derive(Parser)]
+#[command(name = "host", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Load one strategy plugin and answer JSON lines on stdin/stdout (the author's bench).
+    Quote {
+        /// The strategy module: a `.wasm` file or a native library (`.so`).
+        #[arg(long)]
+        plugin: PathBuf,
+        /// JSON file with the strategy's parameters.
+        #[arg(long)]
+        params: PathBuf,
+        /// Per-call deadline in milliseconds.
+        #[arg(long, default_value_t = 5)]
+        deadline_ms: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Quote { plugin, params, deadline_ms } => {
+            let params_json = std::fs::read(&params)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read parameters: {e}", params.display()))?;
+            let limits = PluginLimits { call_deadline: std::time::Duration::from_millis(deadline_ms), ..Default::default() };
+            let runtime = PluginRuntime::new(limits)?;
+            let module = runtime.load(&plugin)?;
+            let mut session = QuoteSession::new(&module, &params_json)?;
+            session.run(std::io::stdin().lock(), std::io::stdout().lock())?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,420 @@
+//! WASM strategy modules on wasmtime.
+//!
+//! Modules are compiled once (off the hot path) into a [`WasmModule`] holding an `InstancePre`,
+//! so creating an instance per symbol only allocates its store and memory. Each instance has
+//! its own store with a memory cap (a [`ResourceLimiter`] that remembers when it refused) and
+//! every call runs under an epoch deadline: a background thread bumps the engine's epoch every
+//! [`EPOCH_TICK`], and a call may run for the configured deadline's worth of ticks.
+//!
+//! No imports are provided: a module that imports anything (WASI included) is refused.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use plugin_api::{status, wasm_exports as ex, ErrorBuf, Fill, Ladder, QuoteInput, UpdateOutcome, ABI_VERSION};
+use wasmtime::{
+    Config, Engine, ExternType, Instance, InstancePre, Linker, Memory, Module, ResourceLimiter, Store, Trap,
+    TypedFunc, ValType,
+};
+
+use super::error::PluginError;
+use super::PluginLimits;
+
+/// How often the epoch advances.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Deadline of the calls off the hot path (create, update, save and restore state).
+pub const SLOW_CALL_DEADLINE: Duration = Duration::from_millis(100);
+
+/// A wasmtime engine with epoch interruption and its ticker thread.
+#[derive(Clone)]
+pub struct WasmEngine {
+    engine: Engine,
+}
+
+impl WasmEngine {
+    /// Create the engine and start its epoch ticker (which stops when the engine is dropped).
+    pub fn new() -> Result<Self, wasmtime::Error> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        let engine = Engine::new(&config)?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .map_err(wasmtime::Error::from)?;
+        Ok(Self { engine })
+    }
+
+    /// Compile `bytes` (binary or text format) and check its interface.
+    pub fn compile(&self, path: &Path, bytes: &[u8]) -> Result<WasmModule, PluginError> {
+        let module = Module::new(&self.engine, bytes).map_err(|e| PluginError::NotAModule {
+            path: path.to_owned(),
+            reason: format!("invalid WASM: {e:#}"),
+        })?;
+        check_interface(path, &module)?;
+        let linker: Linker<StoreData> = Linker::new(&self.engine);
+        let pre = linker.instantiate_pre(&module).map_err(|e| PluginError::BadInterface {
+            path: path.to_owned(),
+            reason: format!("cannot prepare instantiation: {e:#}"),
+        })?;
+        Ok(WasmModule { engine: self.engine.clone(), pre, path: Arc::from(path) })
+    }
+}
+
+/// The `(params, results)` signature each export must have; every value is `i32`.
+const EXPORTS: &[(&str, usize, usize)] = &[
+    (ex::ABI_VERSION, 0, 1),
+    (ex::ALLOC, 1, 1),
+    (ex::SCRATCH_PTR, 0, 1),
+    (ex::CREATE, 1, 1),
+    (ex::UPDATE, 1, 1),
+    (ex::INPUT_PTR, 0, 1),
+    (ex::OUTPUT_PTR, 0, 1),
+    (ex::FILL_PTR, 0, 1),
+    (ex::ERROR_PTR, 0, 1),
+    (ex::QUOTE, 0, 1),
+    (ex::ON_FILL, 0, 1),
+    (ex::SAVE_STATE, 0, 1),
+    (ex::RESTORE_STATE, 1, 1),
+];
+
+fn check_interface(path: &Path, module: &Module) -> Result<(), PluginError> {
+    let bad = |reason: String| PluginError::BadInterface { path: path.to_owned(), reason };
+    if let Some(import) = module.imports().next() {
+        return Err(bad(format!(
+            "imports {}::{}, but strategy modules may not import anything",
+            import.module(),
+            import.name()
+        )));
+    }
+    match module.get_export("memory") {
+        Some(ExternType::Memory(_)) => {}
+        _ => return Err(bad("does not export its linear memory as `memory`".into())),
+    }
+    for &(name, params, results) in EXPORTS {
+        let Some(ExternType::Func(ty)) = module.get_export(name) else {
+            return Err(bad(format!("missing export `{name}`")));
+        };
+        let all_i32 = ty.params().chain(ty.results()).all(|t| matches!(t, ValType::I32));
+        if ty.params().len() != params || ty.results().len() != results || !all_i32 {
+            return Err(bad(format!("export `{name}` has type {ty}, expected {params} i32 param(s) -> i32")));
+        }
+    }
+    Ok(())
+}
+
+/// A compiled, checked module ready to instantiate.
+#[derive(Clone)]
+pub struct WasmModule {
+    engine: Engine,
+    pre: InstancePre<StoreData>,
+    path: Arc<Path>,
+}
+
+struct StoreData {
+    memory_cap: usize,
+    refused_growth: bool,
+}
+
+impl ResourceLimiter for StoreData {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let ok = desired <= self.memory_cap;
+        self.refused_growth |= !ok;
+        Ok(ok)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+struct Exports {
+    create: TypedFunc<i32, i32>,
+    update: TypedFunc<i32, i32>,
+    alloc: TypedFunc<i32, i32>,
+    scratch_ptr: TypedFunc<(), i32>,
+    quote: TypedFunc<(), i32>,
+    on_fill: TypedFunc<(), i32>,
+    save_state: TypedFunc<(), i32>,
+    restore_state: TypedFunc<i32, i32>,
+}
+
+/// One instance of a WASM strategy: its own store, memory and strategy state.
+pub struct WasmInstance {
+    store: Store<StoreData>,
+    memory: Memory,
+    funcs: Exports,
+    input_ptr: usize,
+    output_ptr: usize,
+    fill_ptr: usize,
+    error_ptr: usize,
+    deadline_ticks: u64,
+    deadline_us: u64,
+    path: PathBuf,
+    disabled: bool,
+}
+
+impl WasmModule {
+    /// Instantiate, check the ABI version and create the strategy from `params_json`.
+    pub fn instantiate(&self, params_json: &[u8], limits: &PluginLimits) -> Result<WasmInstance, PluginError> {
+        let path = self.path.to_path_buf();
+        let data = StoreData { memory_cap: limits.memory_bytes, refused_growth: false };
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|d| d as &mut dyn ResourceLimiter);
+        let deadline_ticks = deadline_ticks(limits.call_deadline);
+        store.set_epoch_deadline(deadline_ticks);
+        store.epoch_deadline_trap();
+        let instance = self.pre.instantiate(&mut store).map_err(|e| PluginError::Crashed {
+            path: path.clone(),
+            call: "instantiate",
+            message: format!("{e:#}"),
+        })?;
+        let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| PluginError::BadInterface {
+            path: path.clone(),
+            reason: "no `memory` export".into(),
+        })?;
+        let mut getter = Getter { store: &mut store, instance: &instance, path: &path };
+        let version = getter.func::<(), i32>(ex::ABI_VERSION)?;
+        let input_ptr = getter.func::<(), i32>(ex::INPUT_PTR)?;
+        let output_ptr = getter.func::<(), i32>(ex::OUTPUT_PTR)?;
+        let fill_ptr = getter.func::<(), i32>(ex::FILL_PTR)?;
+        let error_ptr = getter.func::<(), i32>(ex::ERROR_PTR)?;
+        let funcs = Exports {
+            create: getter.func(ex::CREATE)?,
+            update: getter.func(ex::UPDATE)?,
+            alloc: getter.func(ex::ALLOC)?,
+            scratch_ptr: getter.func(ex::SCRATCH_PTR)?,
+            quote: getter.func(ex::QUOTE)?,
+            on_fill: getter.func(ex::ON_FILL)?,
+            save_state: getter.func(ex::SAVE_STATE)?,
+            restore_state: getter.func(ex::RESTORE_STATE)?,
+        };
+        let mut inst = WasmInstance {
+            store,
+            memory,
+            funcs,
+            input_ptr: 0,
+            output_ptr: 0,
+            fill_ptr: 0,
+            error_ptr: 0,
+            deadline_ticks,
+            deadline_us: limits.call_deadline.as_micros() as u64,
+            path,
+            disabled: false,
+        };
+        let found = inst.call_ext("abi_version", &version)?;
+        if found as u32 != ABI_VERSION {
+            return Err(PluginError::AbiMismatch { path: inst.path, found: found.into(), expected: ABI_VERSION });
+        }
+        inst.error_ptr = inst.pointer("error_ptr", error_ptr, size_of::<ErrorBuf>())?;
+        inst.input_ptr = inst.pointer("input_ptr", input_ptr, size_of::<QuoteInput>())?;
+        inst.output_ptr = inst.pointer("output_ptr", output_ptr, size_of::<Ladder>())?;
+        inst.fill_ptr = inst.pointer("fill_ptr", fill_ptr, size_of::<Fill>())?;
+        let len = inst.write_scratch("create", params_json)?;
+        let code = inst.call1("create", |f| &f.create, len)?;
+        inst.check_status("create", code)?;
+        Ok(inst)
+    }
+}
+
+struct Getter<'a> {
+    store: &'a mut Store<StoreData>,
+    instance: &'a Instance,
+    path: &'a Path,
+}
+
+impl Getter<'_> {
+    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(&mut self, name: &str) -> Result<TypedFunc<P, R>, PluginError> {
+        self.instance.get_typed_func(&mut *self.store, name).map_err(|e| PluginError::BadInterface {
+            path: self.path.to_owned(),
+            reason: format!("export `{name}`: {e:#}"),
+        })
+    }
+}
+
+fn deadline_ticks(deadline: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_micros().max(1);
+    // One extra tick: the epoch may advance right after the deadline is set.
+    (deadline.as_micros().div_ceil(tick) as u64).max(1) + 1
+}
+
+impl WasmInstance {
+    /// Quote: copy `input` in, run, copy the ladder out into `out`.
+    pub fn quote(&mut self, input: &QuoteInput, out: &mut Ladder) -> Result<(), PluginError> {
+        self.write(self.input_ptr, bytemuck::bytes_of(input))?;
+        let code = self.call0("quote", |f| &f.quote)?;
+        self.check_status("quote", code)?;
+        let bytes = self.read(self.output_ptr, size_of::<Ladder>())?;
+        *out = bytemuck::pod_read_unaligned(bytes);
+        Ok(())
+    }
+
+    /// Apply a parameter update.
+    pub fn update_params(&mut self, params_json: &[u8]) -> Result<UpdateOutcome, PluginError> {
+        let len = self.write_scratch("update", params_json)?;
+        let code = self.call1("update", |f| &f.update, len)?;
+        if code == status::RECREATE {
+            return Ok(UpdateOutcome::Recreate);
+        }
+        self.check_status("update", code)?;
+        Ok(UpdateOutcome::Applied)
+    }
+
+    /// Pass one of our fills to the strategy.
+    pub fn on_fill(&mut self, fill: &Fill) -> Result<(), PluginError> {
+        self.write(self.fill_ptr, bytemuck::bytes_of(fill))?;
+        let code = self.call0("on_fill", |f| &f.on_fill)?;
+        self.check_status("on_fill", code)
+    }
+
+    /// Save the strategy's state.
+    pub fn save_state(&mut self) -> Result<Vec<u8>, PluginError> {
+        let len = self.call0("save_state", |f| &f.save_state)?;
+        if len < 0 {
+            self.check_status("save_state", len)?;
+        }
+        let ptr = self.call0("save_state", |f| &f.scratch_ptr)?;
+        Ok(self.read(ptr as u32 as usize, len as usize)?.to_vec())
+    }
+
+    /// Restore state saved earlier (possibly by another build).
+    pub fn restore_state(&mut self, state: &[u8]) -> Result<(), PluginError> {
+        let len = self.write_scratch("restore_state", state)?;
+        let code = self.call1("restore_state", |f| &f.restore_state, len)?;
+        self.check_status("restore_state", code)
+    }
+
+    /// Bytes of linear memory in use.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory.data_size(&self.store)
+    }
+
+    fn write_scratch(&mut self, call: &'static str, bytes: &[u8]) -> Result<i32, PluginError> {
+        let len = i32::try_from(bytes.len()).map_err(|_| self.strategy_error(call, "input too large".into()))?;
+        let ptr = self.call1(call, |f| &f.alloc, len)?;
+        self.write(ptr as u32 as usize, bytes)?;
+        Ok(len)
+    }
+
+    fn pointer(&mut self, call: &'static str, f: TypedFunc<(), i32>, size: usize) -> Result<usize, PluginError> {
+        let ptr = self.call_ext(call, &f)? as u32 as usize;
+        self.read(ptr, size)?;
+        Ok(ptr)
+    }
+
+    fn write(&mut self, ptr: usize, bytes: &[u8]) -> Result<(), PluginError> {
+        let mem = self.memory.data_mut(&mut self.store);
+        match mem.get_mut(ptr..ptr + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                Ok(())
+            }
+            None => Err(self.bad_pointer(ptr, bytes.len())),
+        }
+    }
+
+    fn read(&self, ptr: usize, len: usize) -> Result<&[u8], PluginError> {
+        let mem = self.memory.data(&self.store);
+        mem.get(ptr..ptr.saturating_add(len)).ok_or_else(|| self.bad_pointer(ptr, len))
+    }
+
+    fn bad_pointer(&self, ptr: usize, len: usize) -> PluginError {
+        PluginError::BadInterface {
+            path: self.path.clone(),
+            reason: format!("buffer {ptr:#x}+{len} lies outside linear memory"),
+        }
+    }
+
+    fn call0(&mut self, call: &'static str, f: impl Fn(&Exports) -> &TypedFunc<(), i32>) -> Result<i32, PluginError> {
+        self.guard(call)?;
+        self.store.set_epoch_deadline(self.ticks_for(call));
+        let r = f(&self.funcs).call(&mut self.store, ());
+        r.map_err(|e| self.trap(call, e))
+    }
+
+    fn call_ext(&mut self, call: &'static str, f: &TypedFunc<(), i32>) -> Result<i32, PluginError> {
+        self.guard(call)?;
+        self.store.set_epoch_deadline(self.ticks_for(call));
+        let r = f.call(&mut self.store, ());
+        r.map_err(|e| self.trap(call, e))
+    }
+
+    fn call1(
+        &mut self,
+        call: &'static str,
+        f: impl Fn(&Exports) -> &TypedFunc<i32, i32>,
+        arg: i32,
+    ) -> Result<i32, PluginError> {
+        self.guard(call)?;
+        self.store.set_epoch_deadline(self.ticks_for(call));
+        let r = f(&self.funcs).call(&mut self.store, arg);
+        r.map_err(|e| self.trap(call, e))
+    }
+
+    /// The hot calls get the configured deadline; create, update and state transfer (which
+    /// parse JSON and run off the hot path) get [`SLOW_CALL_DEADLINE`] if that is longer.
+    fn ticks_for(&self, call: &'static str) -> u64 {
+        if matches!(call, "quote" | "on_fill") {
+            self.deadline_ticks
+        } else {
+            self.deadline_ticks.max(deadline_ticks(SLOW_CALL_DEADLINE))
+        }
+    }
+
+    fn guard(&self, _call: &'static str) -> Result<(), PluginError> {
+        if self.disabled { Err(PluginError::Disabled { path: self.path.clone() }) } else { Ok(()) }
+    }
+
+    fn check_status(&mut self, call: &'static str, code: i32) -> Result<(), PluginError> {
+        match code {
+            status::OK => Ok(()),
+            status::PANIC => {
+                self.disabled = true;
+                Err(PluginError::Crashed { path: self.path.clone(), call, message: self.error_message() })
+            }
+            _ => Err(self.strategy_error(call, self.error_message())),
+        }
+    }
+
+    fn strategy_error(&self, call: &'static str, message: String) -> PluginError {
+        PluginError::Strategy { path: self.path.clone(), call, message }
+    }
+
+    fn error_message(&self) -> String {
+        match self.read(self.error_ptr, size_of::<ErrorBuf>()) {
+            Ok(bytes) if self.error_ptr != 0 => {
+                let buf: ErrorBuf = bytemuck::pod_read_unaligned(bytes);
+                buf.message().to_string()
+            }
+            _ => String::new(),
+        }
+    }
+
+    fn trap(&mut self, call: &'static str, e: wasmtime::Error) -> PluginError {
+        self.disabled = true;
+        let path = self.path.clone();
+        if self.store.data().refused_growth {
+            return PluginError::MemoryLimit { path, call, limit_bytes: self.store.data().memory_cap };
+        }
+        if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
+            let deadline_us = if matches!(call, "quote" | "on_fill") {
+                self.deadline_us
+            } else {
+                self.deadline_us.max(SLOW_CALL_DEADLINE.as_micros() as u64)
+            };
+            return PluginError::Timeout { path, call, deadline_us };
+        }
+        let recorded = self.error_message();
+        let message = if recorded.starts_with("panic") { format!("{recorded} ({e})") } else { format!("{e:#}") };
+        PluginError::Crashed { path, call, message }
+    }
+}

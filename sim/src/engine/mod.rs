@@ -1,0 +1,397 @@
+//! The exchange state: markets (displayed book + synthetic generator + resting orders) and
+//! accounts. One `Engine` sits behind a `std::sync::Mutex`; operations are short and never
+//! await. Public and private messages are sent on broadcast channels while the lock is held
+//! (non-blocking), serialised once per message.
+
+pub mod account;
+pub mod book;
+pub mod matching;
+pub mod publish;
+pub mod render;
+pub mod types;
+
+use crate::config::{Category, FeeConfig, LimitConfig, SimConfig};
+use crate::market::synthetic::{ModelParams, SyntheticModel};
+use account::Account;
+use book::{BookView, DisplayedBook};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use tokio::sync::{Notify, broadcast};
+/// Cheaply clonable UTF-8 text (shared by every subscriber of a message).
+pub use axum::extract::ws::Utf8Bytes;
+use types::Instrument;
+
+/// Orderbook depths served on `orderbook.{depth}.{symbol}`.
+pub const BOOK_DEPTHS: [usize; 3] = [1, 50, 200];
+
+/// Capacity of each public topic channel; a lagging subscriber gets a fresh snapshot.
+const TOPIC_CAPACITY: usize = 512;
+
+/// A public message, serialised once; `u` orders book messages for snapshot hand-off.
+#[derive(Debug, Clone)]
+pub struct PublicMsg {
+    /// Update id (book `u`, ticker `cs`, or a counter).
+    pub u: u64,
+    /// The JSON text.
+    pub text: Utf8Bytes,
+}
+
+/// A private push for one account: topic and the full JSON text.
+#[derive(Debug, Clone)]
+pub struct PrivateMsg {
+    /// `order`, `execution`, `execution.fast`, `position`, `wallet`.
+    pub topic: &'static str,
+    /// The JSON text.
+    pub text: Utf8Bytes,
+}
+
+/// Broadcast senders of one market's public topics.
+#[derive(Debug)]
+pub struct MarketTopics {
+    /// `orderbook.{1,50,200}`.
+    pub books: [broadcast::Sender<PublicMsg>; 3],
+    /// `publicTrade`.
+    pub trade: broadcast::Sender<PublicMsg>,
+    /// `tickers`.
+    pub ticker: broadcast::Sender<PublicMsg>,
+}
+
+/// A trade print on the public tape.
+#[derive(Debug, Clone)]
+pub struct TradePrint {
+    /// Time ms.
+    pub time_ms: i64,
+    /// Taker side.
+    pub taker_buy: bool,
+    /// Price ticks.
+    pub px: i64,
+    /// Size lots.
+    pub lots: i64,
+    /// Trade id.
+    pub id: String,
+    /// Tick direction.
+    pub tick_dir: &'static str,
+    /// Sequence.
+    pub seq: i64,
+}
+
+/// One symbol.
+#[derive(Debug)]
+pub struct Market {
+    /// Instrument spec.
+    pub inst: Instrument,
+    /// Synthetic generator.
+    pub model: SyntheticModel,
+    /// Displayed book.
+    pub book: DisplayedBook,
+    /// Topic senders.
+    pub topics: Arc<MarketTopics>,
+    /// Last published view per depth (None = no subscribers).
+    pub views: [Option<BookView>; 3],
+    /// Update id per depth.
+    pub u: [u64; 3],
+    /// Cross sequence.
+    pub seq: i64,
+    /// Resting bids of accounts: (price ticks, priority) → (account, order id).
+    pub resting_bids: BTreeMap<(i64, u64), (usize, String)>,
+    /// Resting asks of accounts.
+    pub resting_asks: BTreeMap<(i64, u64), (usize, String)>,
+    /// Trades not yet published.
+    pub pending_trades: Vec<TradePrint>,
+    /// Recent trades for REST (newest last).
+    pub recent_trades: VecDeque<TradePrint>,
+    /// Last trade price in ticks.
+    pub last_px: i64,
+    /// Last tick direction.
+    pub tick_dir: &'static str,
+    /// Ticker fields as last published.
+    pub ticker_last: Vec<(&'static str, String)>,
+    /// Ticker cross sequence.
+    pub ticker_cs: u64,
+    /// 24h volume in lots.
+    pub volume_lots: i64,
+    /// 24h turnover.
+    pub turnover: Decimal,
+    /// High / low in ticks.
+    pub high_px: i64,
+    /// Low in ticks.
+    pub low_px: i64,
+    /// Opening price (prevPrice24h) in ticks.
+    pub open_px: i64,
+    /// Steps taken.
+    pub steps: u64,
+    /// Steps per second.
+    pub rate_hz: f64,
+    /// Minute candles: (start ms, open, high, low, close ticks, volume lots, turnover).
+    pub candles: VecDeque<Candle>,
+}
+
+/// A one-minute candle.
+#[derive(Debug, Clone)]
+pub struct Candle {
+    /// Start ms.
+    pub start_ms: i64,
+    /// Open ticks.
+    pub open: i64,
+    /// High ticks.
+    pub high: i64,
+    /// Low ticks.
+    pub low: i64,
+    /// Close ticks.
+    pub close: i64,
+    /// Volume lots.
+    pub lots: i64,
+    /// Turnover.
+    pub turnover: Decimal,
+}
+
+/// An error a Bybit endpoint returns as `retCode`/`retMsg`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {msg}")]
+pub struct ApiError {
+    /// retCode.
+    pub code: i64,
+    /// retMsg.
+    pub msg: String,
+}
+
+impl ApiError {
+    /// New error.
+    pub fn new(code: i64, msg: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            msg: msg.into(),
+        }
+    }
+    /// 10001 with a message.
+    pub fn param(msg: impl Into<String>) -> Self {
+        Self::new(10001, msg)
+    }
+}
+
+/// The whole exchange.
+#[derive(Debug)]
+pub struct Engine {
+    /// Fees.
+    pub fees: FeeConfig,
+    /// Limits.
+    pub limits: LimitConfig,
+    /// Markets.
+    pub markets: Vec<Market>,
+    /// (category, symbol) → market index.
+    pub market_ix: HashMap<(Category, String), usize>,
+    /// Accounts.
+    pub accounts: Vec<Account>,
+    /// api key → account index.
+    pub key_ix: HashMap<String, usize>,
+    /// Private push channel per account.
+    pub private_tx: Vec<broadcast::Sender<PrivateMsg>>,
+    /// Woken after every change of account state (for tests waiting on the record).
+    pub notify: Arc<Notify>,
+    /// Added to the wall clock (fault injection).
+    pub clock_skew_ms: i64,
+    /// When true, the market does not fill resting orders.
+    pub matching_paused: bool,
+    id_rng: ChaCha8Rng,
+    spot_id: u64,
+    priority: u64,
+    exec_seq: i64,
+    pending: Vec<(usize, &'static str, serde_json::Value)>,
+}
+
+/// Wall-clock milliseconds.
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn symbol_seed(seed: u64, symbol: &str) -> u64 {
+    // FNV-1a of the symbol mixed with the seed: independent, stable per-symbol streams.
+    let mut h: u64 = 0xcbf29ce484222325 ^ seed;
+    for b in symbol.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+impl Engine {
+    /// Build from config.
+    pub fn new(cfg: &SimConfig) -> Self {
+        let mut markets = Vec::new();
+        let mut market_ix = HashMap::new();
+        for s in &cfg.symbols {
+            let inst = Instrument::from_config(s);
+            let start_ticks = (s.start_price / s.tick_size).to_f64().unwrap_or(1000.0);
+            let params = ModelParams {
+                start_mid_ticks: start_ticks,
+                volatility: s.volatility,
+                flow_a: s.flow_a,
+                flow_k: s.flow_k,
+                depth: s.book_depth,
+                dt_s: 1.0 / s.publish_rate_hz,
+                half_spread_ticks: s.half_spread_ticks,
+                level_lots: s.level_lots,
+            };
+            let mut model = SyntheticModel::new(params, symbol_seed(cfg.seed, &s.symbol));
+            let mut book = DisplayedBook::default();
+            model.init_book(&mut book);
+            let mk = || broadcast::channel(TOPIC_CAPACITY).0;
+            let topics = Arc::new(MarketTopics {
+                books: [mk(), mk(), mk()],
+                trade: mk(),
+                ticker: mk(),
+            });
+            let px = model.quote_ticks().0;
+            market_ix.insert((s.category, s.symbol.clone()), markets.len());
+            markets.push(Market {
+                inst,
+                model,
+                book,
+                topics,
+                views: [None, None, None],
+                u: [0; 3],
+                seq: 1_000_000,
+                resting_bids: BTreeMap::new(),
+                resting_asks: BTreeMap::new(),
+                pending_trades: Vec::new(),
+                recent_trades: VecDeque::new(),
+                last_px: px,
+                tick_dir: "ZeroPlusTick",
+                ticker_last: Vec::new(),
+                ticker_cs: 0,
+                volume_lots: 0,
+                turnover: Decimal::ZERO,
+                high_px: px,
+                low_px: px,
+                open_px: px,
+                steps: 0,
+                rate_hz: s.publish_rate_hz,
+                candles: VecDeque::new(),
+            });
+        }
+        let mut accounts = Vec::new();
+        let mut key_ix = HashMap::new();
+        let mut private_tx = Vec::new();
+        for a in &cfg.accounts {
+            key_ix.insert(a.api_key.clone(), accounts.len());
+            accounts.push(Account::new(&a.api_key, &a.api_secret, a.usdt));
+            private_tx.push(broadcast::channel(4096).0);
+        }
+        Engine {
+            fees: cfg.fees.clone(),
+            limits: cfg.limits.clone(),
+            markets,
+            market_ix,
+            accounts,
+            key_ix,
+            private_tx,
+            notify: Arc::new(Notify::new()),
+            clock_skew_ms: 0,
+            matching_paused: false,
+            id_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_1d5),
+            spot_id: 1_900_000_000_000_000_000,
+            priority: 0,
+            exec_seq: 5_000_000_000,
+            pending: Vec::new(),
+        }
+    }
+
+    /// Server time in ms (wall clock plus injected skew).
+    pub fn now_ms(&self) -> i64 {
+        wall_ms() + self.clock_skew_ms
+    }
+
+    /// A UUID-shaped id from the seeded generator.
+    pub fn uuid(&mut self) -> String {
+        let v: u128 = self.id_rng.r#gen();
+        let h = format!("{v:032x}");
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[13..16],
+            &h[17..20],
+            &h[20..32]
+        )
+    }
+
+    /// A new order id: UUID for linear, 19 digits for spot.
+    pub fn new_order_id(&mut self, cat: Category) -> String {
+        match cat {
+            Category::Linear => self.uuid(),
+            Category::Spot => {
+                self.spot_id += 1;
+                self.spot_id.to_string()
+            }
+        }
+    }
+
+    fn next_priority(&mut self) -> u64 {
+        self.priority += 1;
+        self.priority
+    }
+
+    fn next_exec_seq(&mut self) -> i64 {
+        self.exec_seq += 1;
+        self.exec_seq
+    }
+
+    /// Market index for (category, symbol).
+    pub fn market(&self, cat: Category, symbol: &str) -> Option<usize> {
+        self.market_ix.get(&(cat, symbol.to_string())).copied()
+    }
+
+    /// Mark price (the model mid on the tick grid) of a linear symbol.
+    pub fn mark(&self, symbol: &str) -> Decimal {
+        self.market(Category::Linear, symbol)
+            .map(|i| self.mark_of_market(i))
+            .unwrap_or_default()
+    }
+
+    /// Mark price of market `i`.
+    pub fn mark_of_market(&self, i: usize) -> Decimal {
+        let m = &self.markets[i];
+        m.inst.px(m.model.mid_ticks.round() as i64)
+    }
+
+    /// Queue a private push (sent by [`Engine::flush`]).
+    pub fn push_private(&mut self, acct: usize, topic: &'static str, data: serde_json::Value) {
+        self.pending.push((acct, topic, data));
+    }
+
+    /// Send queued private pushes grouped by account and topic, and wake waiters.
+    pub fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let now = self.now_ms();
+        let mut groups: Vec<(usize, &'static str, Vec<serde_json::Value>)> = Vec::new();
+        for (a, t, v) in pending {
+            match groups.iter_mut().find(|g| g.0 == a && g.1 == t) {
+                Some(g) => g.2.push(v),
+                None => groups.push((a, t, vec![v])),
+            }
+        }
+        for (a, topic, data) in groups {
+            let mut env = serde_json::json!({
+                "topic": topic,
+                "creationTime": now,
+                "data": data,
+            });
+            if topic != "execution.fast" {
+                env["id"] = serde_json::Value::String(format!("{}{}", a, self.uuid()));
+            }
+            let text: Utf8Bytes = env.to_string().into();
+            let _ = self.private_tx[a].send(PrivateMsg { topic, text });
+        }
+        self.notify.notify_waiters();
+    }
+}

@@ -1,0 +1,2 @@
+//! `sim` binary.
+fn main() {}

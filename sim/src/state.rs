@@ -1,0 +1,118 @@
+//! State shared by the server tasks: the engine, limiter, record, topic registry, faults.
+
+use crate::config::{Category, LimitConfig, SimConfig};
+use crate::engine::{BOOK_DEPTHS, Engine};
+use crate::ratelimit::Limiter;
+use crate::record::Record;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+/// Kind of a public topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicKind {
+    /// `orderbook.{BOOK_DEPTHS[k]}`.
+    Book(usize),
+    /// `publicTrade`.
+    Trade,
+    /// `tickers`.
+    Ticker,
+}
+
+/// Faults injected through `POST /sim/fault`.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Answer the next N REST requests with this retCode (10006, 10016) or HTTP status (≥500).
+    pub fail_next: u32,
+    /// retCode or HTTP status for `fail_next`.
+    pub fail_code: i64,
+    /// Reject the next N orders with 110007... (retCode in `reject_code`).
+    pub reject_orders: u32,
+    /// Delay every REST response by this many ms.
+    pub delay_ms: u64,
+}
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct Shared {
+    /// The exchange.
+    pub engine: Mutex<Engine>,
+    /// Rate limiter.
+    pub limiter: Mutex<Limiter>,
+    /// Request record.
+    pub record: Mutex<Record>,
+    /// Limits.
+    pub limits: LimitConfig,
+    /// api key → (account index, secret).
+    pub keys: HashMap<String, (usize, String)>,
+    /// (category, topic) → (market index, kind).
+    pub topics: HashMap<(Category, String), (usize, TopicKind)>,
+    /// Connection id counter.
+    pub conn_seq: AtomicU64,
+    /// Injected faults.
+    pub faults: Mutex<Faults>,
+}
+
+impl Shared {
+    /// Build from config.
+    pub fn new(cfg: &SimConfig) -> Self {
+        let engine = Engine::new(cfg);
+        let mut topics = HashMap::new();
+        for (mi, m) in engine.markets.iter().enumerate() {
+            let c = m.inst.category;
+            let s = &m.inst.symbol;
+            for (k, d) in BOOK_DEPTHS.iter().enumerate() {
+                topics.insert((c, format!("orderbook.{d}.{s}")), (mi, TopicKind::Book(k)));
+            }
+            topics.insert((c, format!("publicTrade.{s}")), (mi, TopicKind::Trade));
+            topics.insert((c, format!("tickers.{s}")), (mi, TopicKind::Ticker));
+        }
+        let keys = cfg
+            .accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.api_key.clone(), (i, a.api_secret.clone())))
+            .collect();
+        Shared {
+            engine: Mutex::new(engine),
+            limiter: Mutex::new(Limiter::default()),
+            record: Mutex::new(Record::default()),
+            limits: cfg.limits.clone(),
+            keys,
+            topics,
+            conn_seq: AtomicU64::new(1),
+            faults: Mutex::new(Faults::default()),
+        }
+    }
+
+    /// Lock the engine (poison-tolerant: a panicked holder must not take the sim down).
+    pub fn engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lock the record.
+    pub fn record(&self) -> MutexGuard<'_, Record> {
+        self.record.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lock the limiter.
+    pub fn limiter(&self) -> MutexGuard<'_, Limiter> {
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lock the faults.
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new Bybit-looking connection id.
+    pub fn conn_id(&self) -> String {
+        let n = self.conn_seq.fetch_add(1, Ordering::Relaxed);
+        format!("sim{n:016x}-{n:x}")
+    }
+
+    /// Server time, ms.
+    pub fn now_ms(&self) -> i64 {
+        self.engine().now_ms()
+    }
+}
