@@ -216,7 +216,7 @@ mod tests {
             ("q1", "BTCUSDT", Side::Buy, 0, 0, "q1-BTCUSDT-b0-0"),
             ("q1", "BTCUSDT", Side::Sell, 9, 35, "q1-BTCUSDT-s9-z"),
             ("HOST_7", "BTC-26DEC25", Side::Buy, 12, 36, "HOST_7-BTC-26DEC25-b12-10"),
-            ("a", "ETHUSDT", Side::Sell, 3, 1_763_700_000_000, "a-ETHUSDT-s3-mi8ruhs0"),
+            ("a", "ETHUSDT", Side::Sell, 3, 1_763_700_000_000, "a-ETHUSDT-s3-mi8dfxmo"),
         ];
         for (prefix, symbol, side, level, seq, text) in cases {
             let id = OrderLinkId::new(prefix, symbol, side, level, seq).unwrap();

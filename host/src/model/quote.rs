@@ -151,7 +151,7 @@ mod tests {
     fn converts_rounds_and_drops() {
         let inst = test_instrument(Category::Linear);
         let l = ladder(
-            &[(100.09999999999, 0.5), (100.05, 0.0004), (99.0, 0.01), (98.0, 0.04)],
+            &[(100.09999999999, 0.5), (100.05, 0.0004), (99.0, 0.1), (98.0, 0.04)],
             &[(100.21, 1000.0), (100.3, 0.0)],
         );
         let q = quotes_from_ladder(&inst, &l).unwrap();
@@ -159,7 +159,7 @@ mod tests {
             q.bids,
             vec![
                 Quote { side: Side::Buy, level: 0, price: dec!(100.1), qty: dec!(0.5) },
-                Quote { side: Side::Buy, level: 2, price: dec!(99), qty: dec!(0.01) },
+                Quote { side: Side::Buy, level: 2, price: dec!(99), qty: dec!(0.1) },
             ]
         );
         assert_eq!(

@@ -1,0 +1,119 @@
+//! Shared helpers of the host's plugin tests: where the built modules are, and market views.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use plugin_api::{Inventory, Level, MarketView, QuoteInput, Trade, SIDE_BUY, SIDE_SELL};
+
+/// `target/<profile>`: the directory holding this test binary's `deps/`.
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>").to_path_buf()
+}
+
+/// The native build of plugin crate `lib_name` (e.g. `static_spread`). Panics with the build
+/// command when it is missing: these tests must not pass without the module.
+pub fn native_plugin(lib_name: &str) -> PathBuf {
+    let path = profile_dir().join(format!("lib{lib_name}.so"));
+    assert!(
+        path.exists(),
+        "{} is missing: build the plugins first (`cargo build --release -p <crate>`; scripts/test.sh does it)",
+        path.display()
+    );
+    path
+}
+
+/// The WASM build of plugin crate `lib_name`, from `target/plugins/`.
+pub fn wasm_plugin(lib_name: &str) -> PathBuf {
+    let dir = std::env::var_os("QUOTER_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| profile_dir().parent().expect("target/").join("plugins"));
+    let path = dir.join(format!("{lib_name}.wasm"));
+    assert!(path.exists(), "{} is missing: run scripts/build-wasm.sh first", path.display());
+    path
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+}
+
+/// A small deterministic generator (xorshift64*), so tests need no RNG crate.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded generator.
+    pub fn new(seed: u64) -> Self {
+        Self(seed.max(1))
+    }
+
+    /// Next `u64`.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A stream of realistic inputs: a random-walk mid on a 0.1 tick, 20 levels per side with
+/// random sizes, occasional trades, a drifting position within ±`max_position`, 100 ms apart.
+pub struct ViewStream {
+    rng: Rng,
+    mid_ticks: i64,
+    ts_ms: i64,
+    position: f64,
+}
+
+impl ViewStream {
+    /// Stream seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self { rng: Rng::new(seed), mid_ticks: 1_000_000, ts_ms: 1_700_000_000_000, position: 0.0 }
+    }
+
+    /// The next input.
+    pub fn next_input(&mut self) -> QuoteInput {
+        let tick = 0.1;
+        let step = (self.rng.next_u64() % 7) as i64 - 3;
+        self.mid_ticks += step;
+        self.ts_ms += 100;
+        let spread_ticks = 1 + (self.rng.next_u64() % 4) as i64;
+        let best_bid = self.mid_ticks - spread_ticks / 2 - 1;
+        let best_ask = best_bid + spread_ticks;
+        let mut bids = [Level::default(); 20];
+        let mut asks = [Level::default(); 20];
+        for i in 0..20 {
+            bids[i] = Level::new((best_bid - i as i64) as f64 * tick, 0.001 * (1 + self.rng.next_u64() % 5000) as f64);
+            asks[i] = Level::new((best_ask + i as i64) as f64 * tick, 0.001 * (1 + self.rng.next_u64() % 5000) as f64);
+        }
+        let mut view = MarketView::new("BTCUSDT");
+        view.ts_exchange_ms = self.ts_ms;
+        view.ts_local_ms = self.ts_ms + 3;
+        view.set_bids(&bids);
+        view.set_asks(&asks);
+        view.tick_size = tick;
+        view.lot_size = 0.001;
+        view.mark_price = self.mid_ticks as f64 * tick;
+        if self.rng.unit() < 0.3 {
+            let buy = self.rng.unit() < 0.5;
+            let price = if buy { asks[0].price } else { bids[0].price };
+            view.last_trade = Trade { price, size: 0.01, side: if buy { SIDE_BUY } else { SIDE_SELL }, reserved: 0 };
+        }
+        self.position = (self.position + (self.rng.unit() - 0.5) * 0.2).clamp(-1.5, 1.5);
+        let inventory = Inventory {
+            position: (self.position * 1000.0).round() / 1000.0,
+            avg_entry_price: view.mark_price,
+            realised_pnl: 0.0,
+            unrealised_pnl: 0.0,
+            max_position: 2.0,
+        };
+        QuoteInput { view, inventory }
+    }
+}

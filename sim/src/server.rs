@@ -1,0 +1,105 @@
+//! The single listener: REST under `/v5`, WebSockets, the `/sim/fault` control endpoint, and
+//! the market generator thread.
+
+use crate::config::Category;
+use crate::rest;
+use crate::state::{Faults, Shared};
+use crate::ws;
+use axum::Router;
+use axum::extract::{State, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::{any, post};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Build the router.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v5/public/linear", any(public_linear))
+        .route("/v5/public/spot", any(public_spot))
+        .route("/v5/private", any(private))
+        .route("/v5/trade", any(trade))
+        .route("/sim/fault", post(fault))
+        .fallback(rest::handle)
+        .with_state(shared)
+}
+
+async fn public_linear(ws: WebSocketUpgrade, State(s): State<Arc<Shared>>) -> Response {
+    ws.on_upgrade(move |sock| ws::public::run(sock, s, Category::Linear))
+}
+
+async fn public_spot(ws: WebSocketUpgrade, State(s): State<Arc<Shared>>) -> Response {
+    ws.on_upgrade(move |sock| ws::public::run(sock, s, Category::Spot))
+}
+
+async fn private(ws: WebSocketUpgrade, State(s): State<Arc<Shared>>) -> Response {
+    ws.on_upgrade(move |sock| ws::private::run(sock, s))
+}
+
+async fn trade(ws: WebSocketUpgrade, State(s): State<Arc<Shared>>) -> Response {
+    ws.on_upgrade(move |sock| ws::trade::run(sock, s))
+}
+
+/// `POST /sim/fault` with a JSON body; every key optional:
+/// `{"fail_next": N, "fail_code": 10006|10016|500..599, "delay_ms": ms, "clock_skew_ms": ms,
+///   "pause_matching": bool, "reset": true}`.
+async fn fault(State(s): State<Arc<Shared>>, body: String) -> axum::Json<Value> {
+    let v: Value = serde_json::from_str(&body).unwrap_or(json!({}));
+    let n = |k: &str| v.get(k).and_then(Value::as_i64);
+    {
+        let mut f = s.faults();
+        if v.get("reset").and_then(Value::as_bool) == Some(true) {
+            *f = Faults::default();
+        }
+        if let Some(x) = n("fail_next") {
+            f.fail_next = x.max(0) as u32;
+            f.fail_code = n("fail_code").unwrap_or(10016);
+        }
+        if let Some(x) = n("delay_ms") {
+            f.delay_ms = x.max(0) as u64;
+        }
+    }
+    {
+        let mut e = s.engine();
+        if let Some(x) = n("clock_skew_ms") {
+            e.clock_skew_ms = x;
+        }
+        if let Some(b) = v.get("pause_matching").and_then(Value::as_bool) {
+            e.matching_paused = b;
+        }
+    }
+    axum::Json(json!({"ok": true}))
+}
+
+/// Run the market generator on its own thread until `stop` is set: each market advances in
+/// steps of `1 / publish_rate_hz` of simulated time, kept in step with the wall clock.
+pub fn spawn_generator(shared: Arc<Shared>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("sim-market".into())
+        .spawn(move || {
+            let start = Instant::now();
+            while !stop.load(Ordering::Relaxed) {
+                let elapsed = start.elapsed().as_secs_f64();
+                {
+                    let mut e = shared.engine();
+                    for mi in 0..e.markets.len() {
+                        let m = &e.markets[mi];
+                        let due = (elapsed * m.rate_hz) as u64;
+                        let mut n = 0;
+                        while e.markets[mi].steps < due && n < 10 {
+                            e.step_market(mi);
+                            n += 1;
+                        }
+                        // Far behind (e.g. the machine stalled): skip rather than spiral.
+                        if e.markets[mi].steps + 10 < due {
+                            e.markets[mi].steps = due;
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+        .expect("spawn generator thread")
+}

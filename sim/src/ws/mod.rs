@@ -1,0 +1,60 @@
+//! WebSockets: public (`/v5/public/{linear,spot}`), private (`/v5/private`), trade
+//! (`/v5/trade`). One task owns each socket's writer; everything else sends through a bounded
+//! channel.
+
+pub mod private;
+pub mod public;
+pub mod trade;
+
+use crate::engine::Utf8Bytes;
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::stream::SplitStream;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+/// Queue depth of a connection's writer.
+pub const OUT_CAPACITY: usize = 8192;
+
+/// Split a socket: returns the reader and a sender feeding a writer task.
+pub fn spawn_writer(sock: WebSocket) -> (SplitStream<WebSocket>, mpsc::Sender<Utf8Bytes>) {
+    let (mut sink, stream) = sock.split();
+    let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUT_CAPACITY);
+    tokio::spawn(async move {
+        while let Some(t) = rx.recv().await {
+            if sink.send(Message::Text(t)).await.is_err() {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    (stream, tx)
+}
+
+/// Next text frame as JSON; `None` when the socket is closed. Non-JSON text gives
+/// `Some(Err(text))`.
+pub async fn next_json(stream: &mut SplitStream<WebSocket>) -> Option<Result<Value, String>> {
+    loop {
+        match stream.next().await? {
+            Ok(Message::Text(t)) => {
+                return Some(serde_json::from_str::<Value>(t.as_str()).map_err(|_| t.to_string()));
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+/// Send a JSON value.
+pub async fn send(tx: &mpsc::Sender<Utf8Bytes>, v: Value) {
+    let _ = tx.send(v.to_string().into()).await;
+}
+
+/// `req_id` of a request as a string, if present.
+pub fn req_id(v: &Value) -> Option<String> {
+    match v.get("req_id") {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
