@@ -50,10 +50,18 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Quote { plugin, params, deadline_ms } => {
-            let params_json = std::fs::read(&params)
-                .map_err(|e| anyhow::anyhow!("{}: cannot read parameters: {e}", params.display()))?;
-            let limits = PluginLimits { call_deadline: std::time::Duration::from_millis(deadline_ms), ..Default::default() };
+        Command::Quote {
+            plugin,
+            params,
+            deadline_ms,
+        } => {
+            let params_json = std::fs::read(&params).map_err(|e| {
+                anyhow::anyhow!("{}: cannot read parameters: {e}", params.display())
+            })?;
+            let limits = PluginLimits {
+                call_deadline: std::time::Duration::from_millis(deadline_ms),
+                ..Default::default()
+            };
             let runtime = PluginRuntime::new(limits)?;
             let module = runtime.load(&plugin)?;
             let mut session = QuoteSession::new(&module, &params_json)?;

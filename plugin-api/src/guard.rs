@@ -25,7 +25,11 @@ pub fn enforce(view: &MarketView, inventory: &Inventory, ladder: &mut Ladder) {
     }
     let tick = view.tick_size;
     let lot = view.lot_size;
-    let max_pos = if inventory.max_position.is_finite() { inventory.max_position.max(0.0) } else { 0.0 };
+    let max_pos = if inventory.max_position.is_finite() {
+        inventory.max_position.max(0.0)
+    } else {
+        0.0
+    };
 
     let long_room = (max_pos - inventory.position).max(0.0);
     let touch = view.best_ask().map(|l| l.price);
@@ -38,7 +42,11 @@ pub fn enforce(view: &MarketView, inventory: &Inventory, ladder: &mut Ladder) {
     ladder.truncate_asks(ask_count);
 
     if let Some(top_bid) = ladder.bids().first().map(|l| l.price) {
-        let keep = ladder.asks().iter().take_while(|l| l.price <= top_bid).count();
+        let keep = ladder
+            .asks()
+            .iter()
+            .take_while(|l| l.price <= top_bid)
+            .count();
         if keep > 0 {
             let n = ladder.asks().len();
             ladder.asks_mut().copy_within(keep..n, 0);
@@ -52,17 +60,31 @@ pub fn enforce(view: &MarketView, inventory: &Inventory, ladder: &mut Ladder) {
 ///
 /// A level at or through `touch` moves to one tick inside it, or is dropped when there is no
 /// tick or no positive price one tick inside.
-fn filter_side(levels: &mut [Level], touch: Option<f64>, tick: f64, is_bid: bool, room: f64, lot: f64) -> usize {
+fn filter_side(
+    levels: &mut [Level],
+    touch: Option<f64>,
+    tick: f64,
+    is_bid: bool,
+    room: f64,
+    lot: f64,
+) -> usize {
     let mut kept = 0;
     let mut remaining = room;
     let mut last_price: Option<f64> = None;
     for i in 0..levels.len() {
-        let Level { mut price, mut size } = levels[i];
+        let Level {
+            mut price,
+            mut size,
+        } = levels[i];
         if !(price.is_finite() && price > 0.0 && size.is_finite() && size > 0.0) {
             continue;
         }
         if let Some(touch) = touch {
-            let crosses = if is_bid { price >= touch } else { price <= touch };
+            let crosses = if is_bid {
+                price >= touch
+            } else {
+                price <= touch
+            };
             if crosses {
                 let inside = if is_bid { touch - tick } else { touch + tick };
                 if tick <= 0.0 || inside <= 0.0 {
@@ -92,7 +114,11 @@ fn filter_side(levels: &mut [Level], touch: Option<f64>, tick: f64, is_bid: bool
 }
 
 fn floor_size(size: f64, lot: f64) -> f64 {
-    if lot > 0.0 { math::floor_to(size * (1.0 + GRID_EPSILON), lot) } else { size }
+    if lot > 0.0 {
+        math::floor_to(size * (1.0 + GRID_EPSILON), lot)
+    } else {
+        size
+    }
 }
 
 #[cfg(test)]
@@ -111,7 +137,10 @@ mod tests {
     #[test]
     fn crossing_bid_moves_below_best_ask_and_crossing_ask_above_best_bid() {
         let v = view();
-        let inv = Inventory { max_position: 10.0, ..Default::default() };
+        let inv = Inventory {
+            max_position: 10.0,
+            ..Default::default()
+        };
         let mut l = Ladder::default();
         l.push_bid(100.2, 1.0);
         l.push_bid(99.5, 1.0);
@@ -125,7 +154,11 @@ mod tests {
     #[test]
     fn sizes_never_exceed_position_room() {
         let v = view();
-        let inv = Inventory { position: 9.5, max_position: 10.0, ..Default::default() };
+        let inv = Inventory {
+            position: 9.5,
+            max_position: 10.0,
+            ..Default::default()
+        };
         let mut l = Ladder::default();
         l.push_bid(99.0, 0.3);
         l.push_bid(98.0, 0.3);
@@ -142,7 +175,10 @@ mod tests {
     #[test]
     fn nan_and_negative_levels_are_dropped() {
         let v = view();
-        let inv = Inventory { max_position: 10.0, ..Default::default() };
+        let inv = Inventory {
+            max_position: 10.0,
+            ..Default::default()
+        };
         let mut l = Ladder::default();
         l.push_bid(f64::NAN, 1.0);
         l.push_bid(99.0, -1.0);

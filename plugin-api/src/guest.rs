@@ -12,7 +12,7 @@
 
 use std::cell::RefCell;
 
-use crate::ffi::{panic_message, ErrorBuf};
+use crate::ffi::{ErrorBuf, panic_message};
 use crate::status;
 use crate::strategy::{Strategy, UpdateOutcome};
 use crate::types::{Fill, Ladder, QuoteInput};
@@ -89,7 +89,9 @@ impl<S: Strategy> GuestRuntime<S> {
     /// Apply a parameter update from the first `len` scratch bytes.
     pub fn update(&mut self, len: i32) -> i32 {
         let params = self.scratch_slice_owned(len);
-        let Some(s) = self.strategy.as_mut() else { return not_created() };
+        let Some(s) = self.strategy.as_mut() else {
+            return not_created();
+        };
         match s.update_params(&params) {
             Ok(UpdateOutcome::Applied) => status::OK,
             Ok(UpdateOutcome::Recreate) => status::RECREATE,
@@ -99,7 +101,9 @@ impl<S: Strategy> GuestRuntime<S> {
 
     /// Quote from the input buffer into the output buffer.
     pub fn quote(&mut self) -> i32 {
-        let Some(s) = self.strategy.as_mut() else { return not_created() };
+        let Some(s) = self.strategy.as_mut() else {
+            return not_created();
+        };
         self.output.clear();
         match s.quote(&self.input.view, &self.input.inventory, &mut self.output) {
             Ok(()) => status::OK,
@@ -109,14 +113,18 @@ impl<S: Strategy> GuestRuntime<S> {
 
     /// Pass the fill in the fill buffer to the strategy.
     pub fn on_fill(&mut self) -> i32 {
-        let Some(s) = self.strategy.as_mut() else { return not_created() };
+        let Some(s) = self.strategy.as_mut() else {
+            return not_created();
+        };
         s.on_fill(&self.fill);
         status::OK
     }
 
     /// Save state into scratch and return its length.
     pub fn save_state(&mut self) -> i32 {
-        let Some(s) = self.strategy.as_ref() else { return not_created() };
+        let Some(s) = self.strategy.as_ref() else {
+            return not_created();
+        };
         self.scratch = s.save_state();
         self.scratch.len() as i32
     }
@@ -124,7 +132,9 @@ impl<S: Strategy> GuestRuntime<S> {
     /// Restore state from the first `len` scratch bytes.
     pub fn restore_state(&mut self, len: i32) -> i32 {
         let state = self.scratch_slice_owned(len);
-        let Some(s) = self.strategy.as_mut() else { return not_created() };
+        let Some(s) = self.strategy.as_mut() else {
+            return not_created();
+        };
         match s.restore_state(&state) {
             Ok(()) => status::OK,
             Err(e) => fail(&e),

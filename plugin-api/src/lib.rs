@@ -11,21 +11,21 @@
 //!
 //! Maths that must give bit-identical results on every target goes through [`math`].
 
+mod export;
 mod ffi;
 pub mod guard;
 pub mod guest;
 pub mod math;
 pub mod native;
-mod export;
 mod strategy;
 mod types;
 
-pub use ffi::{ErrorBuf, ERROR_CAP};
-pub use strategy::{parse_params, Strategy, UpdateOutcome};
+pub use ffi::{ERROR_CAP, ErrorBuf};
+pub use strategy::{Strategy, UpdateOutcome, parse_params};
 pub use types::{
-    Fill, Inventory, Ladder, Level, MarketView, QuoteInput, Trade, LADDER_KIND_PULL,
-    LADDER_KIND_QUOTES, MAX_LADDER_LEVELS, MAX_VIEW_LEVELS, REASON_CAP, SIDE_BUY, SIDE_NONE,
-    SIDE_SELL, SYMBOL_CAP,
+    Fill, Inventory, LADDER_KIND_PULL, LADDER_KIND_QUOTES, Ladder, Level, MAX_LADDER_LEVELS,
+    MAX_VIEW_LEVELS, MarketView, QuoteInput, REASON_CAP, SIDE_BUY, SIDE_NONE, SIDE_SELL,
+    SYMBOL_CAP, Trade,
 };
 
 /// Version of the binary layout and of the exported function set.

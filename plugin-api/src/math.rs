@@ -37,11 +37,19 @@ pub fn sqrt(x: f64) -> f64 {
 /// Round `x` down to a multiple of `step` (no-op when `step <= 0`).
 #[inline]
 pub fn floor_to(x: f64, step: f64) -> f64 {
-    if step > 0.0 { libm::floor(x / step) * step } else { x }
+    if step > 0.0 {
+        libm::floor(x / step) * step
+    } else {
+        x
+    }
 }
 
 /// Round `x` up to a multiple of `step` (no-op when `step <= 0`).
 #[inline]
 pub fn ceil_to(x: f64, step: f64) -> f64 {
-    if step > 0.0 { libm::ceil(x / step) * step } else { x }
+    if step > 0.0 {
+        libm::ceil(x / step) * step
+    } else {
+        x
+    }
 }

@@ -9,13 +9,13 @@
 #![allow(unsafe_code)]
 
 use core::ffi::c_void;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::ffi::{panic_message, ErrorBuf};
+use crate::ABI_VERSION;
+use crate::ffi::{ErrorBuf, panic_message};
 use crate::status;
 use crate::strategy::{Strategy, UpdateOutcome};
 use crate::types::{Fill, Ladder, QuoteInput};
-use crate::ABI_VERSION;
 
 /// Name of the exported ABI version function.
 pub const ABI_VERSION_SYMBOL: &[u8] = b"quoter_abi_version";
@@ -37,7 +37,11 @@ pub struct ByteBuf {
 impl ByteBuf {
     /// An empty buffer.
     pub const fn empty() -> Self {
-        Self { ptr: core::ptr::null_mut(), len: 0, cap: 0 }
+        Self {
+            ptr: core::ptr::null_mut(),
+            len: 0,
+            cap: 0,
+        }
     }
 }
 
@@ -59,7 +63,8 @@ pub struct NativeVTable {
     /// Parameter update; returns a [`status`] code.
     pub update: unsafe extern "C" fn(*mut c_void, *const u8, usize, *mut ErrorBuf) -> i32,
     /// Quote; returns a [`status`] code.
-    pub quote: unsafe extern "C" fn(*mut c_void, *const QuoteInput, *mut Ladder, *mut ErrorBuf) -> i32,
+    pub quote:
+        unsafe extern "C" fn(*mut c_void, *const QuoteInput, *mut Ladder, *mut ErrorBuf) -> i32,
     /// Fill callback; returns a [`status`] code.
     pub on_fill: unsafe extern "C" fn(*mut c_void, *const Fill, *mut ErrorBuf) -> i32,
     /// Save state into a [`ByteBuf`]; returns a [`status`] code.
@@ -111,7 +116,11 @@ fn result_code(err: &mut ErrorBuf, r: Result<(), String>) -> i32 {
     }
 }
 
-unsafe extern "C" fn create<S: Strategy>(params: *const u8, len: usize, err: *mut ErrorBuf) -> *mut c_void {
+unsafe extern "C" fn create<S: Strategy>(
+    params: *const u8,
+    len: usize,
+    err: *mut ErrorBuf,
+) -> *mut c_void {
     let mut out: *mut c_void = core::ptr::null_mut();
     guarded(err, |err| {
         // SAFETY: the host passes `len` readable bytes at `params`.
@@ -140,7 +149,12 @@ unsafe extern "C" fn destroy<S: Strategy>(handle: *mut c_void) {
     }));
 }
 
-unsafe extern "C" fn update<S: Strategy>(handle: *mut c_void, params: *const u8, len: usize, err: *mut ErrorBuf) -> i32 {
+unsafe extern "C" fn update<S: Strategy>(
+    handle: *mut c_void,
+    params: *const u8,
+    len: usize,
+    err: *mut ErrorBuf,
+) -> i32 {
     guarded(err, |err| {
         // SAFETY: `handle` came from `create::<S>`; the host never calls one instance concurrently.
         let s = unsafe { &mut *handle.cast::<S>() };
@@ -172,7 +186,11 @@ unsafe extern "C" fn quote<S: Strategy>(
     })
 }
 
-unsafe extern "C" fn on_fill<S: Strategy>(handle: *mut c_void, fill: *const Fill, err: *mut ErrorBuf) -> i32 {
+unsafe extern "C" fn on_fill<S: Strategy>(
+    handle: *mut c_void,
+    fill: *const Fill,
+    err: *mut ErrorBuf,
+) -> i32 {
     guarded(err, |_| {
         // SAFETY: `handle` came from `create::<S>`; `fill` is valid for the call.
         let (s, fill) = unsafe { (&mut *handle.cast::<S>(), &*fill) };
@@ -181,12 +199,20 @@ unsafe extern "C" fn on_fill<S: Strategy>(handle: *mut c_void, fill: *const Fill
     })
 }
 
-unsafe extern "C" fn save_state<S: Strategy>(handle: *mut c_void, out: *mut ByteBuf, err: *mut ErrorBuf) -> i32 {
+unsafe extern "C" fn save_state<S: Strategy>(
+    handle: *mut c_void,
+    out: *mut ByteBuf,
+    err: *mut ErrorBuf,
+) -> i32 {
     guarded(err, |_| {
         // SAFETY: `handle` came from `create::<S>`; `out` is valid for the call.
         let (s, out) = unsafe { (&*handle.cast::<S>(), &mut *out) };
         let mut bytes = core::mem::ManuallyDrop::new(s.save_state());
-        *out = ByteBuf { ptr: bytes.as_mut_ptr(), len: bytes.len(), cap: bytes.capacity() };
+        *out = ByteBuf {
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            cap: bytes.capacity(),
+        };
         status::OK
     })
 }
@@ -199,7 +225,12 @@ unsafe extern "C" fn restore_state<S: Strategy>(
 ) -> i32 {
     guarded(err, |err| {
         // SAFETY: `handle` came from `create::<S>`; `len` bytes are readable at `state`.
-        let (s, state) = unsafe { (&mut *handle.cast::<S>(), core::slice::from_raw_parts(state, len)) };
+        let (s, state) = unsafe {
+            (
+                &mut *handle.cast::<S>(),
+                core::slice::from_raw_parts(state, len),
+            )
+        };
         let r = s.restore_state(state);
         result_code(err, r)
     })

@@ -28,8 +28,12 @@ pub trait Strategy: Sized {
     /// Compute the desired quotes. `out` arrives cleared; fill it with [`Ladder::push_bid`] /
     /// [`Ladder::push_ask`], or call [`Ladder::pull`]. An `Err` also pulls the symbol's quotes
     /// and is reported.
-    fn quote(&mut self, view: &MarketView, inventory: &Inventory, out: &mut Ladder)
-    -> Result<(), String>;
+    fn quote(
+        &mut self,
+        view: &MarketView,
+        inventory: &Inventory,
+        out: &mut Ladder,
+    ) -> Result<(), String>;
 
     /// Observe one of our own fills.
     fn on_fill(&mut self, _fill: &Fill) {}

@@ -112,7 +112,11 @@ impl MarketView {
 
     /// The symbol name.
     pub fn symbol(&self) -> &str {
-        let len = self.symbol.iter().position(|&b| b == 0).unwrap_or(SYMBOL_CAP);
+        let len = self
+            .symbol
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(SYMBOL_CAP);
         core::str::from_utf8(&self.symbol[..len]).unwrap_or("")
     }
 
@@ -317,7 +321,12 @@ impl Ladder {
     }
 }
 
-fn push_level(side: &mut [Level; MAX_LADDER_LEVELS], count: &mut u32, price: f64, size: f64) -> bool {
+fn push_level(
+    side: &mut [Level; MAX_LADDER_LEVELS],
+    count: &mut u32,
+    price: f64,
+    size: f64,
+) -> bool {
     let n = *count as usize;
     if n >= MAX_LADDER_LEVELS {
         return false;

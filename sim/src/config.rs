@@ -25,7 +25,7 @@ pub enum ConfigError {
 }
 
 /// Market category of a symbol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Category {
     /// USDT linear perpetual.

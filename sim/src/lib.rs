@@ -8,6 +8,8 @@
 //! # Ok(()) }
 //! ```
 
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod config;
 pub mod engine;

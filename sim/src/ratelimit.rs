@@ -105,7 +105,7 @@ mod tests {
         }
         // 50 requests over 490 ms: exactly 10 fit in the window.
         assert_eq!(granted, 10);
-        let s = w.take(1000, 3);
+        let s = w.take(1100, 3);
         assert_eq!(s.granted, 3);
         assert_eq!(s.remaining, 7);
     }

@@ -14,9 +14,12 @@
 
 use std::io::{BufRead, Write};
 
-use plugin_api::{Fill, Inventory, Ladder, Level, MarketView, QuoteInput, Trade, UpdateOutcome, SIDE_BUY, SIDE_SELL};
+use plugin_api::{
+    Fill, Inventory, Ladder, Level, MarketView, QuoteInput, SIDE_BUY, SIDE_SELL, Trade,
+    UpdateOutcome,
+};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::plugin::{PluginError, StrategyInstance, StrategyModule};
 
@@ -109,11 +112,20 @@ impl MarketLine {
         let mut view = MarketView::new(&self.symbol);
         view.ts_exchange_ms = self.ts_ms;
         view.ts_local_ms = self.ts_ms;
-        let levels = |side: &[[f64; 2]]| side.iter().map(|&[p, s]| Level::new(p, s)).collect::<Vec<_>>();
+        let levels = |side: &[[f64; 2]]| {
+            side.iter()
+                .map(|&[p, s]| Level::new(p, s))
+                .collect::<Vec<_>>()
+        };
         view.set_bids(&levels(&self.bids));
         view.set_asks(&levels(&self.asks));
         if let Some(t) = &self.last_trade {
-            view.last_trade = Trade { price: t.price, size: t.size, side: t.side.code(), reserved: 0 };
+            view.last_trade = Trade {
+                price: t.price,
+                size: t.size,
+                side: t.side.code(),
+                reserved: 0,
+            };
         }
         view.tick_size = self.tick_size;
         view.lot_size = self.lot_size;
@@ -134,7 +146,12 @@ pub fn ladder_json(ladder: &Ladder) -> Value {
     if let Some(reason) = ladder.pull_reason() {
         return json!({ "pull": reason });
     }
-    let side = |levels: &[Level]| levels.iter().map(|l| json!([l.price, l.size])).collect::<Vec<_>>();
+    let side = |levels: &[Level]| {
+        levels
+            .iter()
+            .map(|l| json!([l.price, l.size]))
+            .collect::<Vec<_>>()
+    };
     json!({ "bids": side(ladder.bids()), "asks": side(ladder.asks()) })
 }
 
@@ -147,7 +164,10 @@ pub struct QuoteSession {
 impl QuoteSession {
     /// Create the strategy from `module` with `params_json`.
     pub fn new(module: &StrategyModule, params_json: &[u8]) -> Result<Self, PluginError> {
-        Ok(Self { instance: module.instantiate(params_json)?, ladder: Ladder::default() })
+        Ok(Self {
+            instance: module.instantiate(params_json)?,
+            ladder: Ladder::default(),
+        })
     }
 
     /// The reply to one input line.
@@ -156,7 +176,9 @@ impl QuoteSession {
             Ok(v) => v,
             Err(e) => return error(format!("malformed JSON: {e}")),
         };
-        let Value::Object(map) = &value else { return error("expected a JSON object".into()) };
+        let Value::Object(map) = &value else {
+            return error("expected a JSON object".into());
+        };
         if let Some(params) = map.get("params") {
             if map.len() != 1 {
                 return error("a params line holds only `params`".into());
@@ -176,7 +198,13 @@ impl QuoteSession {
                 Ok(f) => f,
                 Err(e) => return error(format!("bad fill: {e}")),
             };
-            let fill = Fill { price: fill.price, size: fill.size, ts_ms: fill.ts_ms, side: fill.side.code(), reserved: 0 };
+            let fill = Fill {
+                price: fill.price,
+                size: fill.size,
+                ts_ms: fill.ts_ms,
+                side: fill.side.code(),
+                reserved: 0,
+            };
             return match self.instance.on_fill(&fill) {
                 Ok(()) => json!({ "ok": true }),
                 Err(e) => error(plugin_message(&e)),

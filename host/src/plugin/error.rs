@@ -101,7 +101,10 @@ impl PluginError {
     pub fn disables_instance(&self) -> bool {
         matches!(
             self,
-            Self::Crashed { .. } | Self::Timeout { .. } | Self::MemoryLimit { .. } | Self::Disabled { .. }
+            Self::Crashed { .. }
+                | Self::Timeout { .. }
+                | Self::MemoryLimit { .. }
+                | Self::Disabled { .. }
         )
     }
 }

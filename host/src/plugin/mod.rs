@@ -35,7 +35,10 @@ pub struct PluginLimits {
 
 impl Default for PluginLimits {
     fn default() -> Self {
-        Self { memory_bytes: 64 << 20, call_deadline: Duration::from_millis(5) }
+        Self {
+            memory_bytes: 64 << 20,
+            call_deadline: Duration::from_millis(5),
+        }
     }
 }
 
@@ -63,7 +66,10 @@ impl PluginRuntime {
 
     /// Load the module at `path`.
     pub fn load(&self, path: &Path) -> Result<StrategyModule, PluginError> {
-        let bytes = std::fs::read(path).map_err(|source| PluginError::Io { path: path.to_owned(), source })?;
+        let bytes = std::fs::read(path).map_err(|source| PluginError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         self.load_bytes(path, &bytes)
     }
 
@@ -97,7 +103,11 @@ impl ModuleKind {
     /// Recognise a module by its content (WASM magic) or a `.wasm`/`.wat` extension.
     pub fn detect(path: &Path, bytes: &[u8]) -> Self {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if bytes.starts_with(b"\0asm") || ext == "wasm" || ext == "wat" { Self::Wasm } else { Self::Native }
+        if bytes.starts_with(b"\0asm") || ext == "wasm" || ext == "wat" {
+            Self::Wasm
+        } else {
+            Self::Native
+        }
     }
 }
 
@@ -148,10 +158,17 @@ impl StrategyModule {
     /// Create an instance with `params_json`.
     pub fn instantiate(&self, params_json: &[u8]) -> Result<StrategyInstance, PluginError> {
         let inner = match &self.inner {
-            Inner::Wasm(m) => InstanceInner::Wasm(Box::new(m.instantiate(params_json, &self.limits)?)),
-            Inner::Native(m) => InstanceInner::Native(m.instantiate(&self.path, params_json, &self.limits)?),
+            Inner::Wasm(m) => {
+                InstanceInner::Wasm(Box::new(m.instantiate(params_json, &self.limits)?))
+            }
+            Inner::Native(m) => {
+                InstanceInner::Native(m.instantiate(&self.path, params_json, &self.limits)?)
+            }
         };
-        Ok(StrategyInstance { inner, path: self.path.clone() })
+        Ok(StrategyInstance {
+            inner,
+            path: self.path.clone(),
+        })
     }
 }
 
@@ -173,8 +190,10 @@ impl StrategyInstance {
             InstanceInner::Wasm(i) => i.quote(input, out)?,
             InstanceInner::Native(i) => i.quote(input, out)?,
         }
-        validate::check_ladder(out, &input.view)
-            .map_err(|reason| PluginError::BadOutput { path: self.path.to_path_buf(), reason })
+        validate::check_ladder(out, &input.view).map_err(|reason| PluginError::BadOutput {
+            path: self.path.to_path_buf(),
+            reason,
+        })
     }
 
     /// Apply a live parameter update.

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use plugin_api::native::{ByteBuf, NativeVTable, ABI_VERSION_SYMBOL, VTABLE_SYMBOL};
-use plugin_api::{status, ErrorBuf, Fill, Ladder, QuoteInput, UpdateOutcome, ABI_VERSION};
+use plugin_api::native::{ABI_VERSION_SYMBOL, ByteBuf, NativeVTable, VTABLE_SYMBOL};
+use plugin_api::{ABI_VERSION, ErrorBuf, Fill, Ladder, QuoteInput, UpdateOutcome, status};
 
-use super::error::PluginError;
 use super::PluginLimits;
+use super::error::PluginError;
 
 /// A loaded native strategy library.
 #[derive(Clone, Copy)]
@@ -32,9 +32,15 @@ impl NativeModule {
     /// Copy `path` to a unique location, load it and check its ABI.
     pub fn load(path: &Path, content_hash: &str) -> Result<Self, PluginError> {
         let dir = std::env::temp_dir().join("quoter-native-plugins");
-        let io = |source| PluginError::Io { path: path.to_owned(), source };
+        let io = |source| PluginError::Io {
+            path: path.to_owned(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("plugin");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("plugin");
         let n = LOAD_COUNTER.fetch_add(1, Ordering::Relaxed);
         let short_hash = &content_hash[..content_hash.len().min(16)];
         let copy = dir.join(format!("{stem}-{short_hash}-{}-{n}.so", std::process::id()));
@@ -60,19 +66,31 @@ impl NativeModule {
             .map_err(|e| missing(ABI_VERSION_SYMBOL, e))?;
         let found = version_fn();
         if found != ABI_VERSION {
-            return Err(PluginError::AbiMismatch { path: path.to_owned(), found: found.into(), expected: ABI_VERSION });
+            return Err(PluginError::AbiMismatch {
+                path: path.to_owned(),
+                found: found.into(),
+                expected: ABI_VERSION,
+            });
         }
         // SAFETY: as above; the version matched, so the vtable has this layout.
-        let vtable_fn = unsafe { library.get::<extern "C" fn() -> *const NativeVTable>(VTABLE_SYMBOL) }
-            .map_err(|e| missing(VTABLE_SYMBOL, e))?;
+        let vtable_fn =
+            unsafe { library.get::<extern "C" fn() -> *const NativeVTable>(VTABLE_SYMBOL) }
+                .map_err(|e| missing(VTABLE_SYMBOL, e))?;
         let ptr = vtable_fn();
         if ptr.is_null() {
-            return Err(PluginError::BadInterface { path: path.to_owned(), reason: "null vtable".into() });
+            return Err(PluginError::BadInterface {
+                path: path.to_owned(),
+                reason: "null vtable".into(),
+            });
         }
         // SAFETY: the vtable is a static inside a library that is never unloaded.
         let vtable: &'static NativeVTable = unsafe { &*ptr };
         let sizes = (vtable.input_size, vtable.ladder_size, vtable.fill_size);
-        let expected = (size_of::<QuoteInput>() as u32, size_of::<Ladder>() as u32, size_of::<Fill>() as u32);
+        let expected = (
+            size_of::<QuoteInput>() as u32,
+            size_of::<Ladder>() as u32,
+            size_of::<Fill>() as u32,
+        );
         if vtable.abi_version != ABI_VERSION || sizes != expected {
             return Err(PluginError::BadInterface {
                 path: path.to_owned(),
@@ -83,18 +101,32 @@ impl NativeModule {
     }
 
     /// Create a strategy instance from `params_json`.
-    pub fn instantiate(&self, path: &Path, params_json: &[u8], limits: &PluginLimits) -> Result<NativeInstance, PluginError> {
+    pub fn instantiate(
+        &self,
+        path: &Path,
+        params_json: &[u8],
+        limits: &PluginLimits,
+    ) -> Result<NativeInstance, PluginError> {
         let mut err = Box::<ErrorBuf>::default();
         // SAFETY: params slice and error buffer are valid for the call.
-        let handle = unsafe { (self.vtable.create)(params_json.as_ptr(), params_json.len(), &mut *err) };
+        let handle =
+            unsafe { (self.vtable.create)(params_json.as_ptr(), params_json.len(), &mut *err) };
         if handle.is_null() {
             let message = err.message().to_string();
             let crashed = message.starts_with("panic");
             let path = path.to_owned();
             return Err(if crashed {
-                PluginError::Crashed { path, call: "create", message }
+                PluginError::Crashed {
+                    path,
+                    call: "create",
+                    message,
+                }
             } else {
-                PluginError::Strategy { path, call: "create", message }
+                PluginError::Strategy {
+                    path,
+                    call: "create",
+                    message,
+                }
             });
         }
         Ok(NativeInstance {
@@ -144,11 +176,19 @@ impl NativeInstance {
         self.guard()?;
         let start = None;
         // SAFETY: handle is live; the params slice and err are valid for the call.
-        let code = unsafe { (self.vtable.update)(self.handle, params_json.as_ptr(), params_json.len(), &mut *self.err) };
+        let code = unsafe {
+            (self.vtable.update)(
+                self.handle,
+                params_json.as_ptr(),
+                params_json.len(),
+                &mut *self.err,
+            )
+        };
         if code == status::RECREATE {
             return Ok(UpdateOutcome::Recreate);
         }
-        self.finish("update", code, start).map(|()| UpdateOutcome::Applied)
+        self.finish("update", code, start)
+            .map(|()| UpdateOutcome::Applied)
     }
 
     /// Pass one of our fills to the strategy.
@@ -183,27 +223,54 @@ impl NativeInstance {
         self.guard()?;
         let start = None;
         // SAFETY: handle is live; the state slice and err are valid for the call.
-        let code = unsafe { (self.vtable.restore_state)(self.handle, state.as_ptr(), state.len(), &mut *self.err) };
+        let code = unsafe {
+            (self.vtable.restore_state)(self.handle, state.as_ptr(), state.len(), &mut *self.err)
+        };
         self.finish("restore_state", code, start)
     }
 
     fn guard(&self) -> Result<(), PluginError> {
-        if self.disabled { Err(PluginError::Disabled { path: self.path.clone() }) } else { Ok(()) }
+        if self.disabled {
+            Err(PluginError::Disabled {
+                path: self.path.clone(),
+            })
+        } else {
+            Ok(())
+        }
     }
 
-    fn finish(&mut self, call: &'static str, code: i32, start: Option<Instant>) -> Result<(), PluginError> {
+    fn finish(
+        &mut self,
+        call: &'static str,
+        code: i32,
+        start: Option<Instant>,
+    ) -> Result<(), PluginError> {
         let path = self.path.clone();
         match code {
             status::PANIC => {
                 self.disabled = true;
-                return Err(PluginError::Crashed { path, call, message: self.err.message().to_string() });
+                return Err(PluginError::Crashed {
+                    path,
+                    call,
+                    message: self.err.message().to_string(),
+                });
             }
             status::OK => {}
-            _ => return Err(PluginError::Strategy { path, call, message: self.err.message().to_string() }),
+            _ => {
+                return Err(PluginError::Strategy {
+                    path,
+                    call,
+                    message: self.err.message().to_string(),
+                });
+            }
         }
         if start.is_some_and(|t| t.elapsed() > self.deadline) {
             self.disabled = true;
-            return Err(PluginError::Timeout { path, call, deadline_us: self.deadline.as_micros() as u64 });
+            return Err(PluginError::Timeout {
+                path,
+                call,
+                deadline_us: self.deadline.as_micros() as u64,
+            });
         }
         Ok(())
     }

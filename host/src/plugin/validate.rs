@@ -1,6 +1,8 @@
 //! Checks on a strategy's output before anything acts on it.
 
-use plugin_api::{Ladder, Level, MarketView, LADDER_KIND_PULL, LADDER_KIND_QUOTES, MAX_LADDER_LEVELS};
+use plugin_api::{
+    LADDER_KIND_PULL, LADDER_KIND_QUOTES, Ladder, Level, MAX_LADDER_LEVELS, MarketView,
+};
 
 /// Why a ladder is unusable, or `Ok` when every level is finite, positive, ordered best first,
 /// our bids are below our asks, and no quote would take liquidity against `view`'s touch.
@@ -10,7 +12,9 @@ pub fn check_ladder(ladder: &Ladder, view: &MarketView) -> Result<(), String> {
         LADDER_KIND_QUOTES => {}
         other => return Err(format!("unknown ladder kind {other}")),
     }
-    if ladder.bid_count as usize > MAX_LADDER_LEVELS || ladder.ask_count as usize > MAX_LADDER_LEVELS {
+    if ladder.bid_count as usize > MAX_LADDER_LEVELS
+        || ladder.ask_count as usize > MAX_LADDER_LEVELS
+    {
         return Err(format!(
             "{} bids / {} asks, at most {MAX_LADDER_LEVELS} per side",
             ladder.bid_count, ladder.ask_count
@@ -21,22 +25,35 @@ pub fn check_ladder(ladder: &Ladder, view: &MarketView) -> Result<(), String> {
     if let (Some(bid), Some(ask)) = (ladder.bids().first(), ladder.asks().first())
         && bid.price >= ask.price
     {
-        return Err(format!("crossed output: bid {} >= ask {}", bid.price, ask.price));
+        return Err(format!(
+            "crossed output: bid {} >= ask {}",
+            bid.price, ask.price
+        ));
     }
     if let (Some(bid), Some(best_ask)) = (ladder.bids().first(), view.best_ask())
         && bid.price >= best_ask.price
     {
-        return Err(format!("bid {} at or above the best ask {}", bid.price, best_ask.price));
+        return Err(format!(
+            "bid {} at or above the best ask {}",
+            bid.price, best_ask.price
+        ));
     }
     if let (Some(ask), Some(best_bid)) = (ladder.asks().first(), view.best_bid())
         && ask.price <= best_bid.price
     {
-        return Err(format!("ask {} at or below the best bid {}", ask.price, best_bid.price));
+        return Err(format!(
+            "ask {} at or below the best bid {}",
+            ask.price, best_bid.price
+        ));
     }
     Ok(())
 }
 
-fn check_side(name: &str, levels: &[Level], better: impl Fn(f64, f64) -> bool) -> Result<(), String> {
+fn check_side(
+    name: &str,
+    levels: &[Level],
+    better: impl Fn(f64, f64) -> bool,
+) -> Result<(), String> {
     for (i, level) in levels.iter().enumerate() {
         if !level.price.is_finite() || level.price <= 0.0 {
             return Err(format!("{name} level {i} has price {}", level.price));
@@ -73,14 +90,24 @@ mod tests {
         l
     }
 
+    type Case<'a> = (&'a [(f64, f64)], &'a [(f64, f64)], Option<&'a str>);
+
     #[test]
     fn table_of_bad_ladders() {
-        let cases: &[(&[(f64, f64)], &[(f64, f64)], Option<&str>)] = &[
+        let cases: &[Case] = &[
             (&[(98.0, 1.0)], &[(102.0, 1.0)], None),
             (&[(f64::NAN, 1.0)], &[], Some("bid level 0 has price NaN")),
             (&[(98.0, -1.0)], &[], Some("bid level 0 has size -1")),
-            (&[], &[(102.0, f64::INFINITY)], Some("ask level 0 has size inf")),
-            (&[(98.0, 1.0), (98.5, 1.0)], &[], Some("bid levels not ordered")),
+            (
+                &[],
+                &[(102.0, f64::INFINITY)],
+                Some("ask level 0 has size inf"),
+            ),
+            (
+                &[(98.0, 1.0), (98.5, 1.0)],
+                &[],
+                Some("bid levels not ordered"),
+            ),
             (&[(100.5, 1.0)], &[(100.2, 1.0)], Some("crossed output")),
             (&[(101.0, 1.0)], &[], Some("at or above the best ask")),
             (&[], &[(99.0, 1.0)], Some("at or below the best bid")),
@@ -89,17 +116,27 @@ mod tests {
             let got = check_ladder(&ladder(bids, asks), &view());
             match want {
                 None => assert!(got.is_ok(), "{bids:?} {asks:?}: {got:?}"),
-                Some(w) => assert!(got.as_ref().is_err_and(|e| e.contains(w)), "{bids:?} {asks:?}: {got:?}"),
+                Some(w) => assert!(
+                    got.as_ref().is_err_and(|e| e.contains(w)),
+                    "{bids:?} {asks:?}: {got:?}"
+                ),
             }
         }
     }
 
     #[test]
     fn garbage_counts_and_kind_are_rejected() {
-        let mut l = Ladder { bid_count: 50, ..Ladder::default() };
+        let mut l = Ladder {
+            bid_count: 50,
+            ..Ladder::default()
+        };
         assert!(check_ladder(&l, &view()).unwrap_err().contains("at most"));
         l.bid_count = 0;
         l.kind = 7;
-        assert!(check_ladder(&l, &view()).unwrap_err().contains("unknown ladder kind"));
+        assert!(
+            check_ladder(&l, &view())
+                .unwrap_err()
+                .contains("unknown ladder kind")
+        );
     }
 }

@@ -12,14 +12,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use plugin_api::{status, wasm_exports as ex, ErrorBuf, Fill, Ladder, QuoteInput, UpdateOutcome, ABI_VERSION};
+use plugin_api::{
+    ABI_VERSION, ErrorBuf, Fill, Ladder, QuoteInput, UpdateOutcome, status, wasm_exports as ex,
+};
 use wasmtime::{
-    Config, Engine, ExternType, Instance, InstancePre, Linker, Memory, Module, ResourceLimiter, Store, Trap,
-    TypedFunc, ValType,
+    Config, Engine, ExternType, Instance, InstancePre, Linker, Memory, Module, ResourceLimiter,
+    Store, Trap, TypedFunc, ValType,
 };
 
-use super::error::PluginError;
 use super::PluginLimits;
+use super::error::PluginError;
 
 /// How often the epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
@@ -62,11 +64,17 @@ impl WasmEngine {
         })?;
         check_interface(path, &module)?;
         let linker: Linker<StoreData> = Linker::new(&self.engine);
-        let pre = linker.instantiate_pre(&module).map_err(|e| PluginError::BadInterface {
-            path: path.to_owned(),
-            reason: format!("cannot prepare instantiation: {e:#}"),
-        })?;
-        Ok(WasmModule { engine: self.engine.clone(), pre, path: Arc::from(path) })
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| PluginError::BadInterface {
+                path: path.to_owned(),
+                reason: format!("cannot prepare instantiation: {e:#}"),
+            })?;
+        Ok(WasmModule {
+            engine: self.engine.clone(),
+            pre,
+            path: Arc::from(path),
+        })
     }
 }
 
@@ -88,7 +96,10 @@ const EXPORTS: &[(&str, usize, usize)] = &[
 ];
 
 fn check_interface(path: &Path, module: &Module) -> Result<(), PluginError> {
-    let bad = |reason: String| PluginError::BadInterface { path: path.to_owned(), reason };
+    let bad = |reason: String| PluginError::BadInterface {
+        path: path.to_owned(),
+        reason,
+    };
     if let Some(import) = module.imports().next() {
         return Err(bad(format!(
             "imports {}::{}, but strategy modules may not import anything",
@@ -104,9 +115,14 @@ fn check_interface(path: &Path, module: &Module) -> Result<(), PluginError> {
         let Some(ExternType::Func(ty)) = module.get_export(name) else {
             return Err(bad(format!("missing export `{name}`")));
         };
-        let all_i32 = ty.params().chain(ty.results()).all(|t| matches!(t, ValType::I32));
+        let all_i32 = ty
+            .params()
+            .chain(ty.results())
+            .all(|t| matches!(t, ValType::I32));
         if ty.params().len() != params || ty.results().len() != results || !all_i32 {
-            return Err(bad(format!("export `{name}` has type {ty}, expected {params} i32 param(s) -> i32")));
+            return Err(bad(format!(
+                "export `{name}` has type {ty}, expected {params} i32 param(s) -> i32"
+            )));
         }
     }
     Ok(())
@@ -126,13 +142,23 @@ struct StoreData {
 }
 
 impl ResourceLimiter for StoreData {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let ok = desired <= self.memory_cap;
         self.refused_growth |= !ok;
         Ok(ok)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -165,24 +191,41 @@ pub struct WasmInstance {
 
 impl WasmModule {
     /// Instantiate, check the ABI version and create the strategy from `params_json`.
-    pub fn instantiate(&self, params_json: &[u8], limits: &PluginLimits) -> Result<WasmInstance, PluginError> {
+    pub fn instantiate(
+        &self,
+        params_json: &[u8],
+        limits: &PluginLimits,
+    ) -> Result<WasmInstance, PluginError> {
         let path = self.path.to_path_buf();
-        let data = StoreData { memory_cap: limits.memory_bytes, refused_growth: false };
+        let data = StoreData {
+            memory_cap: limits.memory_bytes,
+            refused_growth: false,
+        };
         let mut store = Store::new(&self.engine, data);
         store.limiter(|d| d as &mut dyn ResourceLimiter);
         let deadline_ticks = deadline_ticks(limits.call_deadline);
         store.set_epoch_deadline(deadline_ticks);
         store.epoch_deadline_trap();
-        let instance = self.pre.instantiate(&mut store).map_err(|e| PluginError::Crashed {
-            path: path.clone(),
-            call: "instantiate",
-            message: format!("{e:#}"),
-        })?;
-        let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| PluginError::BadInterface {
-            path: path.clone(),
-            reason: "no `memory` export".into(),
-        })?;
-        let mut getter = Getter { store: &mut store, instance: &instance, path: &path };
+        let instance = self
+            .pre
+            .instantiate(&mut store)
+            .map_err(|e| PluginError::Crashed {
+                path: path.clone(),
+                call: "instantiate",
+                message: format!("{e:#}"),
+            })?;
+        let memory =
+            instance
+                .get_memory(&mut store, "memory")
+                .ok_or_else(|| PluginError::BadInterface {
+                    path: path.clone(),
+                    reason: "no `memory` export".into(),
+                })?;
+        let mut getter = Getter {
+            store: &mut store,
+            instance: &instance,
+            path: &path,
+        };
         let version = getter.func::<(), i32>(ex::ABI_VERSION)?;
         let input_ptr = getter.func::<(), i32>(ex::INPUT_PTR)?;
         let output_ptr = getter.func::<(), i32>(ex::OUTPUT_PTR)?;
@@ -213,7 +256,11 @@ impl WasmModule {
         };
         let found = inst.call_ext("abi_version", &version)?;
         if found as u32 != ABI_VERSION {
-            return Err(PluginError::AbiMismatch { path: inst.path, found: found.into(), expected: ABI_VERSION });
+            return Err(PluginError::AbiMismatch {
+                path: inst.path,
+                found: found.into(),
+                expected: ABI_VERSION,
+            });
         }
         inst.error_ptr = inst.pointer("error_ptr", error_ptr, size_of::<ErrorBuf>())?;
         inst.input_ptr = inst.pointer("input_ptr", input_ptr, size_of::<QuoteInput>())?;
@@ -233,11 +280,16 @@ struct Getter<'a> {
 }
 
 impl Getter<'_> {
-    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(&mut self, name: &str) -> Result<TypedFunc<P, R>, PluginError> {
-        self.instance.get_typed_func(&mut *self.store, name).map_err(|e| PluginError::BadInterface {
-            path: self.path.to_owned(),
-            reason: format!("export `{name}`: {e:#}"),
-        })
+    fn func<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
+        &mut self,
+        name: &str,
+    ) -> Result<TypedFunc<P, R>, PluginError> {
+        self.instance
+            .get_typed_func(&mut *self.store, name)
+            .map_err(|e| PluginError::BadInterface {
+                path: self.path.to_owned(),
+                reason: format!("export `{name}`: {e:#}"),
+            })
     }
 }
 
@@ -299,13 +351,19 @@ impl WasmInstance {
     }
 
     fn write_scratch(&mut self, call: &'static str, bytes: &[u8]) -> Result<i32, PluginError> {
-        let len = i32::try_from(bytes.len()).map_err(|_| self.strategy_error(call, "input too large".into()))?;
+        let len = i32::try_from(bytes.len())
+            .map_err(|_| self.strategy_error(call, "input too large".into()))?;
         let ptr = self.call1(call, |f| &f.alloc, len)?;
         self.write(ptr as u32 as usize, bytes)?;
         Ok(len)
     }
 
-    fn pointer(&mut self, call: &'static str, f: TypedFunc<(), i32>, size: usize) -> Result<usize, PluginError> {
+    fn pointer(
+        &mut self,
+        call: &'static str,
+        f: TypedFunc<(), i32>,
+        size: usize,
+    ) -> Result<usize, PluginError> {
         let ptr = self.call_ext(call, &f)? as u32 as usize;
         self.read(ptr, size)?;
         Ok(ptr)
@@ -324,7 +382,8 @@ impl WasmInstance {
 
     fn read(&self, ptr: usize, len: usize) -> Result<&[u8], PluginError> {
         let mem = self.memory.data(&self.store);
-        mem.get(ptr..ptr.saturating_add(len)).ok_or_else(|| self.bad_pointer(ptr, len))
+        mem.get(ptr..ptr.saturating_add(len))
+            .ok_or_else(|| self.bad_pointer(ptr, len))
     }
 
     fn bad_pointer(&self, ptr: usize, len: usize) -> PluginError {
@@ -334,7 +393,11 @@ impl WasmInstance {
         }
     }
 
-    fn call0(&mut self, call: &'static str, f: impl Fn(&Exports) -> &TypedFunc<(), i32>) -> Result<i32, PluginError> {
+    fn call0(
+        &mut self,
+        call: &'static str,
+        f: impl Fn(&Exports) -> &TypedFunc<(), i32>,
+    ) -> Result<i32, PluginError> {
         self.guard(call)?;
         self.store.set_epoch_deadline(self.ticks_for(call));
         let r = f(&self.funcs).call(&mut self.store, ());
@@ -371,7 +434,13 @@ impl WasmInstance {
     }
 
     fn guard(&self, _call: &'static str) -> Result<(), PluginError> {
-        if self.disabled { Err(PluginError::Disabled { path: self.path.clone() }) } else { Ok(()) }
+        if self.disabled {
+            Err(PluginError::Disabled {
+                path: self.path.clone(),
+            })
+        } else {
+            Ok(())
+        }
     }
 
     fn check_status(&mut self, call: &'static str, code: i32) -> Result<(), PluginError> {
@@ -379,14 +448,22 @@ impl WasmInstance {
             status::OK => Ok(()),
             status::PANIC => {
                 self.disabled = true;
-                Err(PluginError::Crashed { path: self.path.clone(), call, message: self.error_message() })
+                Err(PluginError::Crashed {
+                    path: self.path.clone(),
+                    call,
+                    message: self.error_message(),
+                })
             }
             _ => Err(self.strategy_error(call, self.error_message())),
         }
     }
 
     fn strategy_error(&self, call: &'static str, message: String) -> PluginError {
-        PluginError::Strategy { path: self.path.clone(), call, message }
+        PluginError::Strategy {
+            path: self.path.clone(),
+            call,
+            message,
+        }
     }
 
     fn error_message(&self) -> String {
@@ -403,7 +480,11 @@ impl WasmInstance {
         self.disabled = true;
         let path = self.path.clone();
         if self.store.data().refused_growth {
-            return PluginError::MemoryLimit { path, call, limit_bytes: self.store.data().memory_cap };
+            return PluginError::MemoryLimit {
+                path,
+                call,
+                limit_bytes: self.store.data().memory_cap,
+            };
         }
         if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
             let deadline_us = if matches!(call, "quote" | "on_fill") {
@@ -411,10 +492,22 @@ impl WasmInstance {
             } else {
                 self.deadline_us.max(SLOW_CALL_DEADLINE.as_micros() as u64)
             };
-            return PluginError::Timeout { path, call, deadline_us };
+            return PluginError::Timeout {
+                path,
+                call,
+                deadline_us,
+            };
         }
         let recorded = self.error_message();
-        let message = if recorded.starts_with("panic") { format!("{recorded} ({e})") } else { format!("{e:#}") };
-        PluginError::Crashed { path, call, message }
+        let message = if recorded.starts_with("panic") {
+            format!("{recorded} ({e})")
+        } else {
+            format!("{e:#}")
+        };
+        PluginError::Crashed {
+            path,
+            call,
+            message,
+        }
     }
 }

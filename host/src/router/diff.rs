@@ -1,1 +1,333 @@
-//! (in progress)
+//! Desired quotes against working orders: the fewest actions, staged so our quotes never cross.
+//!
+//! Per side: orders waiting for an ack ("frozen") are never touched, and each covers the desired
+//! quote it matches (or the nearest one), so nothing is doubled while acks are in flight. Free
+//! orders within `tolerance_ticks` of a desired price with the same resting quantity are kept
+//! (queue priority). The rest are paired best-to-best: pairs are amended, extra desired quotes
+//! created, extra orders cancelled — one action per unmatched quote or order, the minimum.
+//!
+//! **No self-cross.** Every action gets a stage; stages execute in order, actions inside a stage in
+//! any order:
+//!
+//! | stage | actions |
+//! |---|---|
+//! | 0 | cancels; amends/creates whose every price is below all our asks' possible prices (bids) or above all our bids' (asks), unless they raise the side's resting quantity while the side also reduces it |
+//! | 1 | amends moving away from the other side (bid down / ask up / price unchanged), resting qty not raised |
+//! | 2 | the same, raising the resting qty |
+//! | 3 | amends moving toward the other side, resting qty not raised |
+//! | 4 | amends moving toward the other side raising the qty; creates |
+//!
+//! With an uncrossed start and an uncrossed end state (kept orders stay strictly on their side of
+//! the midpoint between the desired best bid and best ask; desired quotes that would cross a frozen
+//! order are held back), any bid/ask pair is either both at their start, both at their end, or one
+//! moved "away" while the other has not yet moved, or one moved "toward" after the other finished
+//! moving away — none of which can cross. Reductions of a side's resting quantity come before its
+//! increases (stage 2 increases are stripped to price-only amends when the side reduces in stage 3),
+//! so the side's exposure never exceeds the larger of its start and end. As a guard, the plan is
+//! simulated in order and refused with [`RouterError::SelfCross`] if it would ever cross.
+//!
+//! The batch planner sends only each symbol's lowest stage and defers the rest; the next diff,
+//! after the acks, recomputes them from the new state.
+
+use super::RouterError;
+use super::state::{OrderState, WorkingOrder, WorkingOrders};
+use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
+use rust_decimal::Decimal;
+
+/// Highest stage number.
+pub const MAX_STAGE: u8 = 4;
+
+/// Diff settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiffConfig {
+    /// Orders within this many ticks of the desired price (and with its quantity) are kept.
+    pub tolerance_ticks: u32,
+}
+
+/// One order action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Cancel a resting order.
+    Cancel {
+        /// Our id.
+        link_id: OrderLinkId,
+        /// Exchange id, when known.
+        order_id: Option<String>,
+        /// Side.
+        side: Side,
+        /// Its price.
+        price: Decimal,
+    },
+    /// Amend a resting order.
+    Amend {
+        /// Our id.
+        link_id: OrderLinkId,
+        /// Exchange id, when known.
+        order_id: Option<String>,
+        /// Side.
+        side: Side,
+        /// Price before the amend.
+        from_price: Decimal,
+        /// New price, `None` when unchanged.
+        price: Option<Decimal>,
+        /// New TOTAL order quantity (Bybit semantics: filled + resting), `None` when unchanged.
+        qty: Option<Decimal>,
+        /// Resting quantity before the amend.
+        from_leaves: Decimal,
+    },
+    /// Create a new order.
+    Create {
+        /// The new order's id.
+        link_id: OrderLinkId,
+        /// What to quote.
+        quote: Quote,
+    },
+}
+
+impl Action {
+    /// The order's id.
+    pub fn link_id(&self) -> &OrderLinkId {
+        match self {
+            Action::Cancel { link_id, .. }
+            | Action::Amend { link_id, .. }
+            | Action::Create { link_id, .. } => link_id,
+        }
+    }
+
+    /// The order's side.
+    pub fn side(&self) -> Side {
+        match self {
+            Action::Cancel { side, .. } | Action::Amend { side, .. } => *side,
+            Action::Create { quote, .. } => quote.side,
+        }
+    }
+}
+
+/// An action with its execution stage (0 first; see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedAction {
+    /// Stage, `0..=MAX_STAGE`.
+    pub stage: u8,
+    /// The action.
+    pub action: Action,
+}
+
+/// The result of one diff.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiffOutcome {
+    /// Actions sorted by stage.
+    pub actions: Vec<StagedAction>,
+    /// Orders left untouched because they already match.
+    pub kept: usize,
+    /// Desired quotes covered by orders waiting for an ack.
+    pub waiting: usize,
+    /// Desired quotes held back because they would cross an order waiting for an ack.
+    pub blocked: Vec<Quote>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot<'a> {
+    order: &'a WorkingOrder,
+    price: Decimal,
+    leaves: Decimal,
+    /// Price and leaves it will have if its pending request succeeds.
+    target: (Decimal, Decimal),
+    frozen: bool,
+    cancel_pending: bool,
+}
+
+impl<'a> Slot<'a> {
+    fn new(order: &'a WorkingOrder) -> Self {
+        let state = order.state();
+        let leaves = order.leaves_qty();
+        let target = order
+            .amend_target()
+            .map(|(p, q)| (p, (q - order.cum_exec_qty).max(Decimal::ZERO)))
+            .unwrap_or((order.price, leaves));
+        Self {
+            order,
+            price: order.price,
+            leaves,
+            target,
+            frozen: state.is_frozen(),
+            cancel_pending: order.cancel_pending(),
+        }
+    }
+
+    fn price_range(&self) -> (Decimal, Decimal) {
+        (self.price.min(self.target.0), self.price.max(self.target.0))
+    }
+}
+
+/// Sort key putting the best price first.
+fn best_first(side: Side, price: Decimal) -> Decimal {
+    match side {
+        Side::Buy => -price,
+        Side::Sell => price,
+    }
+}
+
+/// Diff `desired` (both sides) against `working` for `inst`; new ids come from `ids`.
+pub fn diff(
+    inst: &Instrument,
+    desired: &[Quote],
+    working: &WorkingOrders,
+    cfg: &DiffConfig,
+    ids: &mut LinkIdGen,
+) -> Result<DiffOutcome, RouterError> {
+    let tolerance = inst.tick_size * Decimal::from(cfg.tolerance_ticks);
+    let slots: Vec<Slot<'_>> = working
+        .open()
+        .filter(|o| o.state() != OrderState::Cancelled)
+        .map(Slot::new)
+        .collect();
+    let frozen_bound = |side: Side| -> Option<Decimal> {
+        let it = slots.iter().filter(|s| s.frozen && s.order.side == side);
+        match side {
+            Side::Buy => it.map(|s| s.price_range().1).max(),
+            Side::Sell => it.map(|s| s.price_range().0).min(),
+        }
+    };
+    let (frozen_bid_max, frozen_ask_min) = (frozen_bound(Side::Buy), frozen_bound(Side::Sell));
+    let desired_best = |side: Side| {
+        let it = desired.iter().filter(|q| q.side == side).map(|q| q.price);
+        match side {
+            Side::Buy => it.max(),
+            Side::Sell => it.min(),
+        }
+    };
+    let mid = match (desired_best(Side::Buy), desired_best(Side::Sell)) {
+        (Some(b), Some(a)) => Some((b + a) / Decimal::TWO),
+        _ => None,
+    };
+
+    let mut out = DiffOutcome::default();
+    let mut plan: Vec<Planned<'_>> = Vec::new();
+    for side in [Side::Buy, Side::Sell] {
+        let mut want: Vec<Quote> = desired.iter().filter(|q| q.side == side).copied().collect();
+        want.sort_by_key(|q| best_first(side, q.price));
+        let mut used = vec![false; want.len()];
+        let mut mine: Vec<&Slot<'_>> = slots.iter().filter(|s| s.order.side == side).collect();
+        mine.sort_by(|a, b| {
+            (best_first(side, a.price), &a.order.link_id).cmp(&(best_first(side, b.price), &b.order.link_id))
+        });
+
+        // 1. Frozen orders cover the quote they match, else the nearest one.
+        let frozen: Vec<&Slot<'_>> = mine
+            .iter()
+            .copied()
+            .filter(|s| s.frozen && !s.cancel_pending)
+            .collect();
+        let mut covering = vec![false; frozen.len()];
+        for exact in [true, false] {
+            for (k, s) in frozen.iter().enumerate() {
+                if covering[k] {
+                    continue;
+                }
+                let pick = if exact {
+                    covered_exact(s, &want, &used, tolerance)
+                } else {
+                    nearest(s.target.0, &want, &used)
+                };
+                if let Some(i) = pick {
+                    used[i] = true;
+                    covering[k] = true;
+                    out.waiting += 1;
+                }
+            }
+        }
+        // 2. Hold back quotes that would cross an order waiting for an ack.
+        let opposite_frozen = match side {
+            Side::Buy => frozen_ask_min,
+            Side::Sell => frozen_bid_max,
+        };
+        for (i, q) in want.iter().enumerate() {
+            let crosses = opposite_frozen.is_some_and(|f| match side {
+                Side::Buy => q.price >= f,
+                Side::Sell => q.price <= f,
+            });
+            if !used[i] && crosses {
+                used[i] = true;
+                out.blocked.push(*q);
+            }
+        }
+        // 3. Keep free orders close enough, with the same resting qty, on their side of the mid.
+        let mut free: Vec<&Slot<'_>> = mine.iter().copied().filter(|s| !s.frozen).collect();
+        let keepable = |s: &Slot<'_>| match side {
+            Side::Buy => {
+                mid.is_none_or(|m| s.price < m) && frozen_ask_min.is_none_or(|f| s.price < f)
+            }
+            Side::Sell => {
+                mid.is_none_or(|m| s.price > m) && frozen_bid_max.is_none_or(|f| s.price > f)
+            }
+        };
+        for (i, q) in want.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            let best = free
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| {
+                    s.leaves == q.qty && (s.price - q.price).abs() <= tolerance && keepable(s)
+                })
+                .min_by_key(|(_, s)| (s.price - q.price).abs())
+                .map(|(j, _)| j);
+            if let Some(j) = best {
+                free.remove(j);
+                used[i] = true;
+                out.kept += 1;
+            }
+        }
+        // 4. Pair the rest best-to-best: amend pairs, create or cancel the surplus.
+        let rest: Vec<Quote> = want
+            .iter()
+            .zip(&used)
+            .filter(|(_, u)| !**u)
+            .map(|(q, _)| *q)
+            .collect();
+        for (k, q) in rest.iter().enumerate() {
+            match free.get(k) {
+                Some(s) => plan.push(Planned::amend(s, q)),
+                None => plan.push(Planned::create(
+                    ids.next(&inst.symbol, side, q.level)?,
+                    *q,
+                )),
+            }
+        }
+        for s in free.iter().skip(rest.len()) {
+            plan.push(Planned::cancel(s));
+        }
+    }
+    let before = plan.len();
+    assign_stages(&mut plan, &slots);
+    plan.retain(|p| !p.is_noop());
+    out.kept += before - plan.len();
+    plan.sort_by_key(|p| p.stage);
+    check_no_cross(&plan, &slots)?;
+    out.actions = plan.into_iter().map(Planned::into_action).collect();
+    Ok(out)
+}
+
+fn covered_exact(s: &Slot<'_>, want: &[Quote], used: &[bool], tol: Decimal) -> Option<usize> {
+    want.iter()
+        .enumerate()
+        .find(|(i, q)| !used[*i] && q.qty == s.target.1 && (q.price - s.target.0).abs() <= tol)
+        .map(|(i, _)| i)
+}
+
+fn nearest(price: Decimal, want: &[Quote], used: &[bool]) -> Option<usize> {
+    want.iter()
+        .enumerate()
+        .filter(|(i, _)| !used[*i])
+        .min_by_key(|(_, q)| (q.price - price).abs())
+        .map(|(i, _)| i)
+}
+
+#[path = "diff_stage.rs"]
+mod stage;
+use stage::{Planned, assign_stages, check_no_cross};
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 
-use plugin_api::{Inventory, Level, MarketView, QuoteInput, Trade, SIDE_BUY, SIDE_SELL};
+use plugin_api::{Inventory, Level, MarketView, QuoteInput, SIDE_BUY, SIDE_SELL, Trade};
 
 /// `target/<profile>`: the directory holding this test binary's `deps/`.
 pub fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>").to_path_buf()
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf()
 }
 
 /// The native build of plugin crate `lib_name` (e.g. `static_spread`). Panics with the build
@@ -29,13 +32,20 @@ pub fn wasm_plugin(lib_name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| profile_dir().parent().expect("target/").join("plugins"));
     let path = dir.join(format!("{lib_name}.wasm"));
-    assert!(path.exists(), "{} is missing: run scripts/build-wasm.sh first", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/build-wasm.sh first",
+        path.display()
+    );
     path
 }
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
 }
 
 /// A small deterministic generator (xorshift64*), so tests need no RNG crate.
@@ -75,7 +85,12 @@ pub struct ViewStream {
 impl ViewStream {
     /// Stream seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { rng: Rng::new(seed), mid_ticks: 1_000_000, ts_ms: 1_700_000_000_000, position: 0.0 }
+        Self {
+            rng: Rng::new(seed),
+            mid_ticks: 1_000_000,
+            ts_ms: 1_700_000_000_000,
+            position: 0.0,
+        }
     }
 
     /// The next input.
@@ -90,8 +105,14 @@ impl ViewStream {
         let mut bids = [Level::default(); 20];
         let mut asks = [Level::default(); 20];
         for i in 0..20 {
-            bids[i] = Level::new((best_bid - i as i64) as f64 * tick, 0.001 * (1 + self.rng.next_u64() % 5000) as f64);
-            asks[i] = Level::new((best_ask + i as i64) as f64 * tick, 0.001 * (1 + self.rng.next_u64() % 5000) as f64);
+            bids[i] = Level::new(
+                (best_bid - i as i64) as f64 * tick,
+                0.001 * (1 + self.rng.next_u64() % 5000) as f64,
+            );
+            asks[i] = Level::new(
+                (best_ask + i as i64) as f64 * tick,
+                0.001 * (1 + self.rng.next_u64() % 5000) as f64,
+            );
         }
         let mut view = MarketView::new("BTCUSDT");
         view.ts_exchange_ms = self.ts_ms;
@@ -104,7 +125,12 @@ impl ViewStream {
         if self.rng.unit() < 0.3 {
             let buy = self.rng.unit() < 0.5;
             let price = if buy { asks[0].price } else { bids[0].price };
-            view.last_trade = Trade { price, size: 0.01, side: if buy { SIDE_BUY } else { SIDE_SELL }, reserved: 0 };
+            view.last_trade = Trade {
+                price,
+                size: 0.01,
+                side: if buy { SIDE_BUY } else { SIDE_SELL },
+                reserved: 0,
+            };
         }
         self.position = (self.position + (self.rng.unit() - 0.5) * 0.2).clamp(-1.5, 1.5);
         let inventory = Inventory {

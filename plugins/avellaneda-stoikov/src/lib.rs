@@ -42,13 +42,16 @@
 //! little-endian bytes with a version byte; restoring an empty state is a no-op and anything
 //! else malformed is an error.
 //!
-//! The strategy pulls while the book has an empty side, the mid is not a positive number, the
-//! book is crossed, σ is unknown (estimated mode without a prior, fewer than two grid samples),
-//! or the quotes are not finite (e.g. a NaN position).
+//! The strategy pulls ([`checked_mid`]) while the book has an empty side, the mid is not a
+//! positive number, the book is crossed, the tick or lot size is not a finite number ≥ 0, σ is
+//! unknown (estimated mode without a prior, fewer than two grid samples), or the quotes are not
+//! finite (e.g. a NaN position).
 
 pub mod sigma;
 
-use plugin_api::{Inventory, Ladder, MarketView, Strategy, UpdateOutcome, guard, math, parse_params};
+use plugin_api::{
+    Inventory, Ladder, MarketView, Strategy, UpdateOutcome, guard, math, parse_params,
+};
 use serde::Deserialize;
 use sigma::SigmaEstimator;
 
@@ -283,26 +286,16 @@ impl Strategy for AvellanedaStoikov {
         inventory: &Inventory,
         out: &mut Ladder,
     ) -> Result<(), String> {
-        let (Some(best_bid), Some(best_ask)) = (view.best_bid(), view.best_ask()) else {
-            out.pull("book has an empty side");
-            return Ok(());
+        let mid = match checked_mid(view) {
+            Ok(mid) => mid,
+            Err(reason) => {
+                out.pull(reason);
+                return Ok(());
+            }
         };
-        let mid = (best_bid.price + best_ask.price) / 2.0;
-        if !(mid.is_finite() && mid > 0.0) {
-            out.pull("mid price is not a positive number");
-            return Ok(());
-        }
-        if best_bid.price >= best_ask.price {
-            out.pull("book is crossed");
-            return Ok(());
-        }
         let prior = self.params.sigma;
-        self.estimator.observe(
-            mid,
-            view.ts_exchange_ms,
-            self.params.sigma_lambda,
-            prior,
-        );
+        self.estimator
+            .observe(mid, view.ts_exchange_ms, self.params.sigma_lambda, prior);
         let Some(sigma) = self.sigma() else {
             out.pull("volatility warming up (fewer than 2 samples)");
             return Ok(());
@@ -344,6 +337,29 @@ impl Strategy for AvellanedaStoikov {
     }
 }
 
+/// The mid of a book fit to quote on, or why it is not.
+///
+/// Also rejects a non-finite or negative tick or lot size, which the guard cannot work with.
+pub fn checked_mid(view: &MarketView) -> Result<f64, &'static str> {
+    let (Some(best_bid), Some(best_ask)) = (view.best_bid(), view.best_ask()) else {
+        return Err("book has an empty side");
+    };
+    let mid = (best_bid.price + best_ask.price) / 2.0;
+    if !(mid.is_finite() && mid > 0.0) {
+        return Err("mid price is not a positive number");
+    }
+    if best_bid.price >= best_ask.price {
+        return Err("book is crossed");
+    }
+    if !(view.tick_size.is_finite() && view.tick_size >= 0.0) {
+        return Err("tick size is not a number >= 0");
+    }
+    if !(view.lot_size.is_finite() && view.lot_size >= 0.0) {
+        return Err("lot size is not a number >= 0");
+    }
+    Ok(mid)
+}
+
 plugin_api::export_strategy!(AvellanedaStoikov);
 
 #[cfg(test)]
@@ -379,12 +395,23 @@ mod tests {
     fn golden_table_every_row() {
         for ([mid, q, g, s, k, tau], printed, [bid_x, ask_x]) in TABLE {
             let (bid, ask) = quotes(mid, q, g, s, k, tau);
-            let got = [reservation(mid, q, g, s, tau), spread(g, s, k, tau), bid, ask];
+            let got = [
+                reservation(mid, q, g, s, tau),
+                spread(g, s, k, tau),
+                bid,
+                ask,
+            ];
             for (got, want) in got.into_iter().zip(printed) {
                 // The printed values are rounded to 6 decimals.
-                assert!((got - want).abs() <= 5e-7 + 1e-12, "{mid} {q} {g}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() <= 5e-7 + 1e-12,
+                    "{mid} {q} {g}: {got} vs {want}"
+                );
             }
-            assert!((bid - bid_x).abs() < 1e-9 && (ask - ask_x).abs() < 1e-9, "{bid} {ask}");
+            assert!(
+                (bid - bid_x).abs() < 1e-9 && (ask - ask_x).abs() < 1e-9,
+                "{bid} {ask}"
+            );
         }
     }
 
@@ -463,10 +490,18 @@ mod tests {
         let wide = view(&[(95.0, 1.0)], &[(105.0, 1.0)], 1_000_000);
         let cases = [
             // (params, position, row of TABLE)
-            (r#"{"gamma": 0.1, "k": 1.5, "sigma": 2, "horizon_s": 1}"#, 0.0, 0),
+            (
+                r#"{"gamma": 0.1, "k": 1.5, "sigma": 2, "horizon_s": 1}"#,
+                0.0,
+                0,
+            ),
             (r#"{"gamma": 0.1, "k": 1.5, "sigma": 2}"#, 3.0, 1),
             // q_unit: a position of 6 base is q = 3.
-            (r#"{"gamma": 0.1, "k": 1.5, "sigma": 2, "q_unit": 2}"#, 6.0, 1),
+            (
+                r#"{"gamma": 0.1, "k": 1.5, "sigma": 2, "q_unit": 2}"#,
+                6.0,
+                1,
+            ),
             // Finite horizon: 500 ms left → τ = 0.5 s.
             (
                 r#"{"gamma": 0.1, "k": 1.5, "sigma": 2, "horizon_mode": "finite",
@@ -481,7 +516,11 @@ mod tests {
                 4.0,
                 6,
             ),
-            (r#"{"gamma": 0.01, "k": 1.5, "sigma": 2, "horizon_s": 0.25}"#, 5.0, 3),
+            (
+                r#"{"gamma": 0.01, "k": 1.5, "sigma": 2, "horizon_s": 0.25}"#,
+                5.0,
+                3,
+            ),
         ];
         for (params, position, row) in cases {
             let (bid, ask) = top(&quote(params, &wide, &inv(position)));
@@ -514,8 +553,14 @@ mod tests {
         let [bid0, ask0] = TABLE[0].2;
         for (i, (b, a)) in out.bids().iter().zip(out.asks()).enumerate() {
             let (offset, size) = (0.1 * i as f64, f64::from(1u32 << i));
-            assert!((b.price - (bid0 - offset)).abs() < 1e-9 && b.size == size, "{b:?}");
-            assert!((a.price - (ask0 + offset)).abs() < 1e-9 && a.size == size, "{a:?}");
+            assert!(
+                (b.price - (bid0 - offset)).abs() < 1e-9 && b.size == size,
+                "{b:?}"
+            );
+            assert!(
+                (a.price - (ask0 + offset)).abs() < 1e-9 && a.size == size,
+                "{a:?}"
+            );
         }
         assert_eq!((out.bids().len(), out.asks().len()), (3, 3));
     }
@@ -542,7 +587,11 @@ mod tests {
         assert!((bid - bid_x).abs() < 1e-9 && (ask - ask_x).abs() < 1e-9);
         // A prior quotes from the first update.
         let with_prior = r#"{"gamma": 0.1, "k": 1.5, "sigma_mode": "estimated", "sigma": 2}"#;
-        let out = quote(with_prior, &view(&[(95.0, 1.0)], &[(105.0, 1.0)], 0), &inv(0.0));
+        let out = quote(
+            with_prior,
+            &view(&[(95.0, 1.0)], &[(105.0, 1.0)], 0),
+            &inv(0.0),
+        );
         assert!((top(&out).0 - TABLE[0].2[0]).abs() < 1e-9);
     }
 
@@ -574,18 +623,40 @@ mod tests {
                 0.0,
                 "mid price is not a positive number",
             ),
-            (view(&[(100.0, 1.0)], &[(100.0, 1.0)], 0), 0.0, "book is crossed"),
-            (view(&[(99.0, 1.0)], &[(101.0, 1.0)], 0), f64::NAN, "quotes are not finite"),
+            (
+                view(&[(100.0, 1.0)], &[(100.0, 1.0)], 0),
+                0.0,
+                "book is crossed",
+            ),
+            (
+                view(&[(99.0, 1.0)], &[(101.0, 1.0)], 0),
+                f64::NAN,
+                "quotes are not finite",
+            ),
+            (
+                MarketView {
+                    tick_size: -0.1,
+                    ..view(&[(99.0, 1.0)], &[(101.0, 1.0)], 0)
+                },
+                0.0,
+                "tick size is not a number >= 0",
+            ),
         ];
         for (v, position, reason) in cases {
-            assert_eq!(quote(params, &v, &inv(position)).pull_reason(), Some(reason));
+            assert_eq!(
+                quote(params, &v, &inv(position)).pull_reason(),
+                Some(reason)
+            );
         }
     }
 
     #[test]
     fn bad_params_are_all_named() {
         let cases = [
-            ("{}", &["gamma is required", "k is required", "sigma is required"][..]),
+            (
+                "{}",
+                &["gamma is required", "k is required", "sigma is required"][..],
+            ),
             (
                 r#"{"gamma": 0, "k": -1, "sigma": -0.5, "q_unit": 0}"#,
                 &["gamma must", "k must", "sigma must", "q_unit"],
@@ -598,8 +669,14 @@ mod tests {
                 r#"{"gamma": 1, "k": 1, "sigma": 1, "session_end_ms": 5, "sigma_lambda": 1}"#,
                 &["session_end_ms only applies", "sigma_lambda"],
             ),
-            (r#"{"gamma": 1, "k": 1, "sigma": 1, "tau": 1}"#, &["unknown field"]),
-            (r#"{"gamma": 1, "k": 1, "sigma_mode": "guess"}"#, &["unknown variant"]),
+            (
+                r#"{"gamma": 1, "k": 1, "sigma": 1, "tau": 1}"#,
+                &["unknown field"],
+            ),
+            (
+                r#"{"gamma": 1, "k": 1, "sigma_mode": "guess"}"#,
+                &["unknown variant"],
+            ),
         ];
         for (params, wants) in cases {
             let err = AvellanedaStoikov::create(params.as_bytes()).unwrap_err();
@@ -608,7 +685,10 @@ mod tests {
             }
         }
         // Estimated mode does not need sigma.
-        assert!(AvellanedaStoikov::create(br#"{"gamma": 1, "k": 1, "sigma_mode": "estimated"}"#).is_ok());
+        assert!(
+            AvellanedaStoikov::create(br#"{"gamma": 1, "k": 1, "sigma_mode": "estimated"}"#)
+                .is_ok()
+        );
     }
 
     #[test]
@@ -616,7 +696,10 @@ mod tests {
         let mut s = AvellanedaStoikov::create(br#"{"gamma": 0.1, "k": 1.5, "sigma": 2}"#).unwrap();
         let outcome = s.update_params(br#"{"gamma": 0.5, "k": 1.5, "sigma": 2}"#);
         assert_eq!(outcome, Ok(UpdateOutcome::Applied));
-        assert!(s.update_params(br#"{"gamma": -1, "k": 1.5, "sigma": 2}"#).is_err());
+        assert!(
+            s.update_params(br#"{"gamma": -1, "k": 1.5, "sigma": 2}"#)
+                .is_err()
+        );
         assert_eq!(s.params.gamma, Some(0.5));
     }
 
@@ -630,6 +713,7 @@ mod tests {
             position in prop::num::f64::ANY,
             max_position in prop::num::f64::ANY,
             tick in prop::num::f64::ANY,
+            lot in prop::num::f64::ANY,
         ) {
             let params: &[&[u8]] = &[
                 br#"{"gamma": 0.1, "k": 1.5, "sigma": 2, "levels": 3}"#,
@@ -640,6 +724,7 @@ mod tests {
                 let mut s = AvellanedaStoikov::create(p).unwrap();
                 let mut v = view(&[(bid, size)], &[(ask, size)], ts);
                 v.tick_size = tick;
+                v.lot_size = lot;
                 let inv = Inventory { position, max_position, ..Default::default() };
                 for step in 0..3i64 {
                     v.ts_exchange_ms = ts.wrapping_add(step * 1000);

@@ -202,7 +202,10 @@ mod tests {
             let got = run(&[100.0, 100.2, 99.9, 100.1], interval_ms, 0.9)
                 .sigma()
                 .unwrap();
-            assert!((got - want).abs() < 1e-12, "{interval_ms} ms: {got} vs {want}");
+            assert!(
+                (got - want).abs() < 1e-12,
+                "{interval_ms} ms: {got} vs {want}"
+            );
         }
     }
 

@@ -17,7 +17,7 @@
 //! `ref = reference − position·skew·ref/10⁴`; then [`plugin_api::guard::enforce`] makes them
 //! post-only safe and sized within the position limit.
 
-use plugin_api::{guard, parse_params, Inventory, Ladder, MarketView, Strategy, UpdateOutcome};
+use plugin_api::{Inventory, Ladder, MarketView, Strategy, UpdateOutcome, guard, parse_params};
 use serde::Deserialize;
 
 /// Where the ladder is centred.
@@ -94,7 +94,11 @@ impl Params {
         if !self.skew_bps_per_unit.is_finite() {
             problems.push("skew_bps_per_unit must be finite");
         }
-        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
     }
 }
 
@@ -120,7 +124,9 @@ impl StaticSpread {
 
 impl Strategy for StaticSpread {
     fn create(params_json: &[u8]) -> Result<Self, String> {
-        Ok(Self { params: Params::parse(params_json)? })
+        Ok(Self {
+            params: Params::parse(params_json)?,
+        })
     }
 
     fn update_params(&mut self, params_json: &[u8]) -> Result<UpdateOutcome, String> {
@@ -128,7 +134,12 @@ impl Strategy for StaticSpread {
         Ok(UpdateOutcome::Applied)
     }
 
-    fn quote(&mut self, view: &MarketView, inventory: &Inventory, out: &mut Ladder) -> Result<(), String> {
+    fn quote(
+        &mut self,
+        view: &MarketView,
+        inventory: &Inventory,
+        out: &mut Ladder,
+    ) -> Result<(), String> {
         let reference = match self.params.reference {
             Reference::Mid => view.mid(),
             Reference::Microprice => view.weighted_mid(),
@@ -177,8 +188,15 @@ mod tests {
     fn golden_static_spread_around_mid() {
         // strategies.md §6: bid = mid·(1 − s), ask = mid·(1 + s).
         let v = view(&[(99.9, 5.0)], &[(100.1, 1.0)]);
-        let inv = Inventory { max_position: 10.0, ..Default::default() };
-        let out = quote(r#"{"half_spread_bps": 20, "min_spread_ticks": 0, "size": 1}"#, &v, &inv);
+        let inv = Inventory {
+            max_position: 10.0,
+            ..Default::default()
+        };
+        let out = quote(
+            r#"{"half_spread_bps": 20, "min_spread_ticks": 0, "size": 1}"#,
+            &v,
+            &inv,
+        );
         assert!((out.bids()[0].price - 99.8).abs() < 1e-9);
         assert!((out.asks()[0].price - 100.2).abs() < 1e-9);
     }
@@ -187,8 +205,15 @@ mod tests {
     fn golden_microprice_reference() {
         // strategies.md §4: top-1 weighted mid of this book is 100.066667.
         let v = view(&[(99.9, 5.0)], &[(100.1, 1.0)]);
-        let inv = Inventory { max_position: 10.0, ..Default::default() };
-        let out = quote(r#"{"half_spread_bps": 1, "min_spread_ticks": 0, "reference": "microprice"}"#, &v, &inv);
+        let inv = Inventory {
+            max_position: 10.0,
+            ..Default::default()
+        };
+        let out = quote(
+            r#"{"half_spread_bps": 1, "min_spread_ticks": 0, "reference": "microprice"}"#,
+            &v,
+            &inv,
+        );
         let centre = (out.bids()[0].price + out.asks()[0].price) / 2.0;
         assert!((centre - 100.066_667).abs() < 1e-6, "{centre}");
     }
@@ -197,15 +222,26 @@ mod tests {
     fn min_spread_in_ticks_is_a_floor() {
         let mut v = view(&[(99.0, 1.0)], &[(101.0, 1.0)]);
         v.tick_size = 0.5;
-        let inv = Inventory { max_position: 10.0, ..Default::default() };
-        let out = quote(r#"{"half_spread_bps": 0.1, "min_spread_ticks": 4}"#, &v, &inv);
+        let inv = Inventory {
+            max_position: 10.0,
+            ..Default::default()
+        };
+        let out = quote(
+            r#"{"half_spread_bps": 0.1, "min_spread_ticks": 4}"#,
+            &v,
+            &inv,
+        );
         assert!((out.asks()[0].price - out.bids()[0].price - 2.0).abs() < 1e-9);
     }
 
     #[test]
     fn levels_spacing_sizes_and_skew() {
         let v = view(&[(99.0, 1.0)], &[(101.0, 1.0)]);
-        let inv = Inventory { position: 2.0, max_position: 100.0, ..Default::default() };
+        let inv = Inventory {
+            position: 2.0,
+            max_position: 100.0,
+            ..Default::default()
+        };
         let out = quote(
             r#"{"half_spread_bps": 50, "min_spread_ticks": 0, "levels": 3, "level_spacing_bps": 10,
                 "size": 1, "size_multiplier": 2, "skew_bps_per_unit": 5}"#,
@@ -216,7 +252,10 @@ mod tests {
         let bids: Vec<_> = out.bids().iter().map(|l| (l.price, l.size)).collect();
         let expect = [(99.4, 1.0), (99.3, 2.0), (99.2, 4.0)];
         for (got, want) in bids.iter().zip(expect) {
-            assert!((got.0 - want.0).abs() < 1e-9 && (got.1 - want.1).abs() < 1e-12, "{got:?} vs {want:?}");
+            assert!(
+                (got.0 - want.0).abs() < 1e-9 && (got.1 - want.1).abs() < 1e-12,
+                "{got:?} vs {want:?}"
+            );
         }
         assert!((out.asks()[2].price - 100.6).abs() < 1e-9);
     }

@@ -23,13 +23,15 @@
 //! | `size` | base quantity | 0.01 | size of the first level |
 //! | `size_multiplier` | factor | 1.0 | each further level's size is the previous one's times this |
 //!
-//! The first level is `mid ± spread/2` around `centre = mid·(1 − position·skew/10⁴)`, with
+//! The first level is `centre ± spread/2` with `centre = mid·(1 − position·skew/10⁴)` and
 //! `spread = max(clamp(c·σ·mid, min_spread, max_spread), min_spread_ticks·tick)`. Level `i` sits
 //! `i·mid·level_spacing_bps/10⁴` further out. Then [`plugin_api::guard::enforce`] makes the
 //! ladder post-only safe and sized within the position limit.
 //!
-//! The strategy pulls while the book has an empty side, the mid is not a positive number, the
-//! book is crossed, or σ is unknown (fewer than two grid samples and no `initial_sigma`).
+//! The strategy pulls ([`checked_mid`]) while the book has an empty side, the mid is not a
+//! positive number, the book is crossed, the tick or lot size is not a finite number ≥ 0, σ is
+//! unknown (fewer than two grid samples and no `initial_sigma`), or the quotes are not finite
+//! (e.g. a NaN position).
 //!
 //! State: [`Strategy::save_state`] writes the estimator (σ, last sample, sampling interval) as
 //! 42 little-endian bytes with a version byte; restoring under a different `sample_interval_ms`
@@ -207,19 +209,13 @@ impl Strategy for VolScaled {
         inventory: &Inventory,
         out: &mut Ladder,
     ) -> Result<(), String> {
-        let (Some(best_bid), Some(best_ask)) = (view.best_bid(), view.best_ask()) else {
-            out.pull("book has an empty side");
-            return Ok(());
+        let mid = match checked_mid(view) {
+            Ok(mid) => mid,
+            Err(reason) => {
+                out.pull(reason);
+                return Ok(());
+            }
         };
-        let mid = (best_bid.price + best_ask.price) / 2.0;
-        if !(mid.is_finite() && mid > 0.0) {
-            out.pull("mid price is not a positive number");
-            return Ok(());
-        }
-        if best_bid.price >= best_ask.price {
-            out.pull("book is crossed");
-            return Ok(());
-        }
         let p = &self.params;
         self.ewma
             .observe(mid, view.ts_exchange_ms, p.lambda, p.initial_sigma);
@@ -255,6 +251,29 @@ impl Strategy for VolScaled {
         self.ewma = GridEwma::from_bytes(state, self.params.sample_interval_ms)?;
         Ok(())
     }
+}
+
+/// The mid of a book fit to quote on, or why it is not.
+///
+/// Also rejects a non-finite or negative tick or lot size, which the guard cannot work with.
+pub fn checked_mid(view: &MarketView) -> Result<f64, &'static str> {
+    let (Some(best_bid), Some(best_ask)) = (view.best_bid(), view.best_ask()) else {
+        return Err("book has an empty side");
+    };
+    let mid = (best_bid.price + best_ask.price) / 2.0;
+    if !(mid.is_finite() && mid > 0.0) {
+        return Err("mid price is not a positive number");
+    }
+    if best_bid.price >= best_ask.price {
+        return Err("book is crossed");
+    }
+    if !(view.tick_size.is_finite() && view.tick_size >= 0.0) {
+        return Err("tick size is not a number >= 0");
+    }
+    if !(view.lot_size.is_finite() && view.lot_size >= 0.0) {
+        return Err("lot size is not a number >= 0");
+    }
+    Ok(mid)
 }
 
 plugin_api::export_strategy!(VolScaled);
@@ -315,10 +334,20 @@ mod tests {
             );
             let (s, out) = run(&params, &GOLDEN);
             let got_sigma = s.sigma().unwrap();
-            assert!((got_sigma - sigma).abs() < 1e-8, "λ={lambda}: σ={got_sigma}");
+            assert!(
+                (got_sigma - sigma).abs() < 1e-8,
+                "λ={lambda}: σ={got_sigma}"
+            );
             let (b, a) = (out.bids()[0].price, out.asks()[0].price);
-            assert!((a - b - spread).abs() < 1e-6, "λ={lambda}: spread {}", a - b);
-            assert!((b - bid).abs() < 1e-6 && (a - ask).abs() < 1e-6, "{b} / {a}");
+            assert!(
+                (a - b - spread).abs() < 1e-6,
+                "λ={lambda}: spread {}",
+                a - b
+            );
+            assert!(
+                (b - bid).abs() < 1e-6 && (a - ask).abs() < 1e-6,
+                "{b} / {a}"
+            );
         }
     }
 
@@ -404,6 +433,20 @@ mod tests {
                 "mid price is not a positive number",
             ),
             (view(&[(101.0, 1.0)], &[(100.0, 1.0)], 0), "book is crossed"),
+            (
+                MarketView {
+                    tick_size: f64::NAN,
+                    ..book_at(100.0, 0)
+                },
+                "tick size is not a number >= 0",
+            ),
+            (
+                MarketView {
+                    lot_size: f64::INFINITY,
+                    ..book_at(100.0, 0)
+                },
+                "lot size is not a number >= 0",
+            ),
         ];
         for (v, reason) in cases {
             let mut s = VolScaled::create(br#"{"initial_sigma": 0.001}"#).unwrap();
@@ -470,10 +513,12 @@ mod tests {
             position in prop::num::f64::ANY,
             max_position in prop::num::f64::ANY,
             tick in prop::num::f64::ANY,
+            lot in prop::num::f64::ANY,
         ) {
             let mut s = VolScaled::create(br#"{"initial_sigma": 0.001, "levels": 3}"#).unwrap();
             let mut v = view(&[(bid, size)], &[(ask, size)], ts);
             v.tick_size = tick;
+            v.lot_size = lot;
             let inv = Inventory { position, max_position, ..Default::default() };
             for step in 0..3 {
                 v.ts_exchange_ms = ts.wrapping_add(step * 1000);

@@ -1,0 +1,127 @@
+//! Cost of one strategy call, native vs WASM, with a 20-level market view; plus module compile
+//! and instance creation time. Needs the plugins built (scripts/build-wasm.sh and
+//! `cargo build --release -p <plugin>`). Run: `cargo bench -p host --bench plugin_call`.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use host::plugin::{PluginLimits, PluginRuntime};
+use plugin_api::{Inventory, Ladder, Level, MarketView, QuoteInput};
+
+const STRATEGIES: &[(&str, &str)] = &[
+    ("static-spread", "static_spread"),
+    ("vol-scaled", "vol_scaled"),
+    ("avellaneda-stoikov", "avellaneda_stoikov"),
+    ("obi", "obi"),
+];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn native_path(lib: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join(format!("lib{lib}.so"))
+}
+
+fn wasm_path(lib: &str) -> PathBuf {
+    root().join("target/plugins").join(format!("{lib}.wasm"))
+}
+
+fn params(name: &str) -> Vec<u8> {
+    std::fs::read(
+        root()
+            .join("config/strategies")
+            .join(format!("{name}.json")),
+    )
+    .unwrap()
+}
+
+/// Twenty distinct inputs cycled through, so that time-grid strategies see time pass.
+fn inputs() -> Vec<QuoteInput> {
+    (0..20)
+        .map(|i| {
+            let mut view = MarketView::new("BTCUSDT");
+            let mid = 65_000.0 + i as f64 * 0.5;
+            let bids: Vec<Level> = (0..20)
+                .map(|k| Level::new(mid - 0.05 - k as f64 * 0.1, 0.5 + k as f64 * 0.01))
+                .collect();
+            let asks: Vec<Level> = (0..20)
+                .map(|k| Level::new(mid + 0.05 + k as f64 * 0.1, 0.4 + k as f64 * 0.02))
+                .collect();
+            view.set_bids(&bids);
+            view.set_asks(&asks);
+            view.ts_exchange_ms = 1_700_000_000_000 + i * 1000;
+            view.tick_size = 0.1;
+            view.lot_size = 0.001;
+            QuoteInput {
+                view,
+                inventory: Inventory {
+                    position: 0.05,
+                    max_position: 1.0,
+                    ..Default::default()
+                },
+            }
+        })
+        .collect()
+}
+
+fn quote_calls(c: &mut Criterion) {
+    let rt = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let inputs = inputs();
+    let mut group = c.benchmark_group("quote_call");
+    group
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+    for &(name, lib) in STRATEGIES {
+        for (kind, path) in [("native", native_path(lib)), ("wasm", wasm_path(lib))] {
+            let mut inst = rt.load(&path).unwrap().instantiate(&params(name)).unwrap();
+            let mut out = Ladder::default();
+            let mut i = 0usize;
+            group.bench_function(BenchmarkId::new(name, kind), |b| {
+                b.iter(|| {
+                    i = (i + 1) % inputs.len();
+                    inst.quote(black_box(&inputs[i]), &mut out).unwrap();
+                    black_box(&out);
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+fn module_setup(c: &mut Criterion) {
+    let rt = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let mut group = c.benchmark_group("wasm_setup");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    let (name, lib) = STRATEGIES[2];
+    let path = wasm_path(lib);
+    let bytes = std::fs::read(&path).unwrap();
+    group.bench_function(BenchmarkId::new("compile", name), |b| {
+        b.iter(|| black_box(rt.load_bytes(&path, &bytes).unwrap()))
+    });
+    group.finish();
+
+    let module = rt.load(&path).unwrap();
+    let params = params(name);
+    let mut group = c.benchmark_group("wasm_setup");
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function(BenchmarkId::new("instantiate_and_create", name), |b| {
+        b.iter(|| black_box(module.instantiate(&params).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, quote_calls, module_setup);
+criterion_main!(benches);

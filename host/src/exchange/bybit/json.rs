@@ -1,0 +1,205 @@
+//! A minimal JSON byte cursor for the hot-path parsers: no allocation, no recursion.
+
+use super::parse::ParseError;
+
+/// Deepest nesting [`Cursor::skip_value`] accepts.
+const MAX_DEPTH: usize = 64;
+
+/// A position in a JSON text.
+pub(crate) struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    pub(crate) fn err(&self, expected: &'static str) -> ParseError {
+        ParseError::Json { offset: self.pos, expected }
+    }
+
+    #[inline]
+    pub(crate) fn ws(&mut self) {
+        while let Some(&b) = self.buf.get(self.pos) {
+            if !matches!(b, b' ' | b'\n' | b'\r' | b'\t') {
+                break;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Next non-space byte, not consumed.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.buf.get(self.pos).copied()
+    }
+
+    #[inline]
+    pub(crate) fn expect(&mut self, c: u8, expected: &'static str) -> Result<(), ParseError> {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(self.err(expected))
+        }
+    }
+
+    /// Consume `c` if it is next.
+    #[inline]
+    pub(crate) fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// After an object member or array element: `true` if another follows (a `,` was
+    /// consumed), `false` at the closing `close` (consumed).
+    #[inline]
+    pub(crate) fn more(&mut self, close: u8) -> Result<bool, ParseError> {
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ => Err(self.err(if close == b'}' { "',' or '}'" } else { "',' or ']'" })),
+        }
+    }
+
+    /// A string's raw bytes between the quotes (escapes left as they are).
+    #[inline]
+    pub(crate) fn string(&mut self) -> Result<&'a [u8], ParseError> {
+        self.expect(b'"', "string")?;
+        let start = self.pos;
+        while let Some(&b) = self.buf.get(self.pos) {
+            match b {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(&self.buf[start..self.pos - 1]);
+                }
+                b'\\' => self.pos += 2,
+                _ => self.pos += 1,
+            }
+        }
+        self.pos = self.buf.len();
+        Err(self.err("closing '\"'"))
+    }
+
+    /// An object key and its `:`.
+    #[inline]
+    pub(crate) fn key(&mut self) -> Result<&'a [u8], ParseError> {
+        let key = self.string()?;
+        self.expect(b':', "':'")?;
+        Ok(key)
+    }
+
+    /// A non-negative JSON integer, or one inside a string (`"123"`).
+    #[inline]
+    pub(crate) fn uint(&mut self, field: &'static str) -> Result<u64, ParseError> {
+        let quoted = self.eat(b'"');
+        let start = self.pos;
+        let mut value: u64 = 0;
+        while let Some(&b) = self.buf.get(self.pos) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            value = value
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(b - b'0')))
+                .ok_or(ParseError::BadNumber { field, offset: start })?;
+            self.pos += 1;
+        }
+        if self.pos == start || (quoted && !self.eat(b'"')) {
+            return Err(ParseError::BadNumber { field, offset: start });
+        }
+        Ok(value)
+    }
+
+    /// A non-negative integer that fits an `i64` (timestamps).
+    #[inline]
+    pub(crate) fn int(&mut self, field: &'static str) -> Result<i64, ParseError> {
+        let offset = self.pos;
+        let v = self.uint(field)?;
+        i64::try_from(v).map_err(|_| ParseError::BadNumber { field, offset })
+    }
+
+    /// Skip any JSON value.
+    pub(crate) fn skip_value(&mut self) -> Result<(), ParseError> {
+        let mut depth = 0usize;
+        loop {
+            match self.peek() {
+                Some(b'{') | Some(b'[') => {
+                    self.pos += 1;
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(self.err("shallower nesting"));
+                    }
+                    if matches!(self.peek(), Some(b'}') | Some(b']')) {
+                        self.pos += 1;
+                        depth -= 1;
+                    } else {
+                        continue;
+                    }
+                }
+                Some(b'"') => {
+                    self.string()?;
+                }
+                Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+                    let start = self.pos;
+                    while let Some(&b) = self.buf.get(self.pos) {
+                        if !matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9' | b'a'..=b'z') {
+                            break;
+                        }
+                        self.pos += 1;
+                    }
+                    let atom = &self.buf[start..self.pos];
+                    let ok = match atom[0] {
+                        b't' => atom == b"true",
+                        b'f' => atom == b"false",
+                        b'n' => atom == b"null",
+                        _ => true,
+                    };
+                    if !ok {
+                        return Err(self.err("a JSON value"));
+                    }
+                }
+                _ => return Err(self.err("a JSON value")),
+            }
+            // After a complete value: inside a container, skip past `:` (object keys), `,`
+            // and closing brackets until the next value begins or depth returns to zero.
+            loop {
+                if depth == 0 {
+                    return Ok(());
+                }
+                match self.peek() {
+                    Some(b',') | Some(b':') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    Some(b'}') | Some(b']') => {
+                        self.pos += 1;
+                        depth -= 1;
+                    }
+                    _ => return Err(self.err("',' or a closing bracket")),
+                }
+            }
+        }
+    }
+
+    /// Fail unless only whitespace remains.
+    pub(crate) fn end(&mut self) -> Result<(), ParseError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(self.err("end of input")),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as README.md gives it. Builds everything once in the release profile
+# (native plugins, WASM plugins and fixtures, host, sim), then runs every test.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+echo "== building WASM modules" >&2
+scripts/build-wasm.sh -p misbehave
+
+echo "== building the workspace (release)" >&2
+cargo build --release --workspace
+
+echo "== cargo test (release)" >&2
+cargo test --release --workspace
+
+if [ -x sim/conformance/run.sh ]; then
+  echo "== pybit conformance against the sim" >&2
+  sim/conformance/run.sh
+fi
