@@ -1,1 +1,111 @@
-fn main() {}
+//! Order-book hot path: parse + apply of real-shaped `orderbook.50` deltas on one core.
+//!
+//! Run: `cargo bench -p host --bench book`. Prints a direct figure (messages/s over the whole
+//! stream, heap allocations per message) and then criterion's measurements.
+#![allow(unsafe_code)] // the counting global allocator below
+#![allow(missing_docs)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group};
+use host::book::{BookUpdate, OrderBook};
+use host::exchange::bybit::parse::parse_orderbook;
+use rust_decimal::Decimal;
+
+#[path = "support/stream_gen.rs"]
+mod stream_gen;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator; only counts allocations.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const DELTAS: usize = 10_000;
+
+fn new_book() -> OrderBook {
+    OrderBook::new("BTCUSDT", Decimal::new(1, 1), Decimal::new(1, 3)).expect("instrument")
+}
+
+/// Parse and apply the snapshot and every delta once.
+fn run(stream: &stream_gen::Stream, book: &mut OrderBook, update: &mut BookUpdate) {
+    parse_orderbook(stream.snapshot.as_bytes(), update).expect("parse");
+    book.apply(update, 0).expect("apply");
+    for msg in &stream.deltas {
+        parse_orderbook(msg.as_bytes(), update).expect("parse");
+        book.apply(black_box(update), 0).expect("apply");
+    }
+}
+
+fn direct_report(stream: &stream_gen::Stream) {
+    let mut book = new_book();
+    let mut update = BookUpdate::with_capacity(64);
+    run(stream, &mut book, &mut update); // warm up
+    let rounds = 200;
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let start = Instant::now();
+    for _ in 0..rounds {
+        run(stream, &mut book, &mut update);
+    }
+    let elapsed = start.elapsed();
+    let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    let messages = (rounds * (DELTAS + 1)) as f64;
+    let bytes: usize = stream.deltas.iter().map(String::len).sum::<usize>() / DELTAS;
+    println!(
+        "orderbook.50 parse+apply: {:.2} M msg/s ({:.0} ns/msg, avg delta {} bytes), heap allocations per message: {}",
+        messages / elapsed.as_secs_f64() / 1e6,
+        elapsed.as_nanos() as f64 / messages,
+        bytes,
+        allocs as f64 / messages,
+    );
+}
+
+fn bench_book(c: &mut Criterion) {
+    let stream = stream_gen::generate(0x5eed, DELTAS);
+    direct_report(&stream);
+    let mut group = c.benchmark_group("orderbook50");
+    group.throughput(Throughput::Elements(DELTAS as u64 + 1));
+    group.bench_function("parse_apply", |b| {
+        let mut book = new_book();
+        let mut update = BookUpdate::with_capacity(64);
+        b.iter(|| run(&stream, &mut book, &mut update));
+    });
+    group.bench_function("parse_only", |b| {
+        let mut update = BookUpdate::with_capacity(64);
+        b.iter(|| {
+            for msg in &stream.deltas {
+                parse_orderbook(black_box(msg.as_bytes()), &mut update).expect("parse");
+            }
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_book);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -7,6 +7,7 @@
 
 pub mod book;
 pub mod cli;
+pub mod config;
 pub mod exchange;
 pub mod model;
 pub mod plugin;

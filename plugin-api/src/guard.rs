@@ -23,8 +23,10 @@ pub fn enforce(view: &MarketView, inventory: &Inventory, ladder: &mut Ladder) {
     if ladder.is_pull() {
         return;
     }
-    let tick = view.tick_size;
-    let lot = view.lot_size;
+    // A tick or lot that is not a finite positive number counts as "none".
+    let grid = |x: f64| if x.is_finite() && x > 0.0 { x } else { 0.0 };
+    let tick = grid(view.tick_size);
+    let lot = grid(view.lot_size);
     let max_pos = if inventory.max_position.is_finite() {
         inventory.max_position.max(0.0)
     } else {
@@ -170,6 +172,19 @@ mod tests {
         assert_eq!(l.bids().len(), 2);
         assert!((l.bids()[1].size - 0.2).abs() < 1e-12);
         assert_eq!(l.asks()[0].size, 15.0, "room is 19.5, so 15 stays whole");
+    }
+
+    #[test]
+    fn non_finite_tick_and_lot_never_produce_nan() {
+        let mut v = view();
+        v.tick_size = f64::NAN;
+        v.lot_size = f64::INFINITY;
+        let inv = Inventory { position: 9.5, max_position: 10.0, ..Default::default() };
+        let mut l = Ladder::default();
+        l.push_bid(100.5, 1.0);
+        l.push_bid(99.0, 1.0);
+        enforce(&v, &inv, &mut l);
+        assert_eq!(l.bids(), &[Level::new(99.0, 0.5)]);
     }
 
     #[test]

@@ -68,8 +68,8 @@ impl Sim {
         let shared = Arc::new(Shared::new(&cfg));
         let stop = Arc::new(AtomicBool::new(false));
         let generator = server::spawn_generator(shared.clone(), stop.clone());
-        let app = server::router(shared.clone())
-            .into_make_service_with_connect_info::<SocketAddr>();
+        let app =
+            server::router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -145,7 +145,11 @@ impl SimHandle {
         let Some(a) = self.acct(api_key) else {
             return Vec::new();
         };
-        self.shared.engine().accounts[a].closed.iter().cloned().collect()
+        self.shared.engine().accounts[a]
+            .closed
+            .iter()
+            .cloned()
+            .collect()
     }
     /// Every fill of an account, oldest first.
     pub fn fills(&self, api_key: &str) -> Vec<Fill> {

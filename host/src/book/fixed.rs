@@ -102,8 +102,16 @@ impl Fixed {
             let factor = *POW10_I64.get(usize::from(scale - self.scale))?;
             self.mantissa.checked_mul(factor)
         } else {
-            let factor = POW10_I64[usize::from(self.scale - scale)];
-            (self.mantissa % factor == 0).then_some(self.mantissa / factor)
+            // Constant divisors for the common cases compile to multiplications.
+            let m = self.mantissa;
+            match self.scale - scale {
+                1 => (m % 10 == 0).then_some(m / 10),
+                2 => (m % 100 == 0).then_some(m / 100),
+                diff => {
+                    let factor = POW10_I64[usize::from(diff)];
+                    (m % factor == 0).then_some(m / factor)
+                }
+            }
         }
     }
 

@@ -304,7 +304,7 @@ pub fn diff(
     plan.retain(|p| !p.is_noop());
     out.kept += before - plan.len();
     plan.sort_by_key(|p| p.stage);
-    let _ = check_no_cross(&plan, &slots);
+    check_no_cross(&plan, &slots)?;
     out.actions = plan.into_iter().map(Planned::into_action).collect();
     Ok(out)
 }

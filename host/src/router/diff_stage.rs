@@ -161,7 +161,7 @@ pub(super) fn assign_stages(plan: &mut [Planned<'_>], slots: &[Slot<'_>]) {
             (true, _, _) => 0,
             (false, false, false) => 1,
             (false, false, true) => 2,
-            (false, true, false) => 0,
+            (false, true, false) => 3,
             (false, true, true) => MAX_STAGE,
         };
     }

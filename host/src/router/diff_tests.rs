@@ -200,7 +200,7 @@ fn check_execution(w: &WorkingOrders, actions: &[StagedAction], reverse: bool) -
         for a in group {
             match &a.action {
                 Action::Cancel { link_id, .. } => live.retain(|x| &x.0 != link_id),
-                Action::Amend { link_id, price, qty, from_leaves, .. } => {
+                Action::Amend { link_id, price, qty, .. } => {
                     let x = live.iter_mut().find(|x| &x.0 == link_id).unwrap();
                     if let Some(p) = price {
                         x.2 = *p;
@@ -217,8 +217,8 @@ fn check_execution(w: &WorkingOrders, actions: &[StagedAction], reverse: bool) -
             }
             let bid_hi = live.iter().filter(|x| x.1 == B).map(|x| x.3).max();
             let ask_lo = live.iter().filter(|x| x.1 == S).map(|x| x.2).min();
-            if let (Some(b), Some(a)) = (bid_hi, ask_lo) {
-                prop_assert!(b < a, "crossed after {:?}: bid {} ask {}", a, b, a);
+            if let (Some(bid), Some(ask)) = (bid_hi, ask_lo) {
+                prop_assert!(bid < ask, "crossed after {:?}: bid {} ask {}", a, bid, ask);
             }
             for (i, s) in [B, S].into_iter().enumerate() {
                 prop_assert!(exposure(&live, s) <= start[i].max(end[i]), "{:?} exposure over bound", s);

@@ -166,10 +166,30 @@ mod tests {
     fn position_math_table() {
         // (fills [(signed qty, price)], expected size, avg, total realised)
         let cases = [
-            (vec![(dec!(1), dec!(100)), (dec!(1), dec!(110))], dec!(2), dec!(105), dec!(0)),
-            (vec![(dec!(2), dec!(100)), (dec!(-1), dec!(110))], dec!(1), dec!(100), dec!(10)),
-            (vec![(dec!(1), dec!(100)), (dec!(-3), dec!(90))], dec!(-2), dec!(90), dec!(-10)),
-            (vec![(dec!(-1), dec!(100)), (dec!(1), dec!(90))], dec!(0), dec!(0), dec!(10)),
+            (
+                vec![(dec!(1), dec!(100)), (dec!(1), dec!(110))],
+                dec!(2),
+                dec!(105),
+                dec!(0),
+            ),
+            (
+                vec![(dec!(2), dec!(100)), (dec!(-1), dec!(110))],
+                dec!(1),
+                dec!(100),
+                dec!(10),
+            ),
+            (
+                vec![(dec!(1), dec!(100)), (dec!(-3), dec!(90))],
+                dec!(-2),
+                dec!(90),
+                dec!(-10),
+            ),
+            (
+                vec![(dec!(-1), dec!(100)), (dec!(1), dec!(90))],
+                dec!(0),
+                dec!(0),
+                dec!(10),
+            ),
         ];
         for (fills, size, avg, realised) in cases {
             let mut p = Position::default();

@@ -34,7 +34,12 @@ impl DisplayedBook {
                 .take(depth)
                 .map(|(p, s)| (*p, *s))
                 .collect(),
-            asks: self.asks.iter().take(depth).map(|(p, s)| (*p, *s)).collect(),
+            asks: self
+                .asks
+                .iter()
+                .take(depth)
+                .map(|(p, s)| (*p, *s))
+                .collect(),
         }
     }
     /// Displayed size at a bid price.
@@ -105,7 +110,7 @@ mod tests {
             }
         }
         if descending {
-            view.sort_by(|a, b| b.0.cmp(&a.0));
+            view.sort_by_key(|l| std::cmp::Reverse(l.0));
         } else {
             view.sort();
         }
@@ -114,7 +119,10 @@ mod tests {
     #[test]
     fn diff_then_apply_reproduces_new() {
         let cases: Vec<(Vec<Level>, Vec<Level>)> = vec![
-            (vec![(10, 1), (9, 2), (8, 3)], vec![(11, 5), (10, 1), (8, 4)]),
+            (
+                vec![(10, 1), (9, 2), (8, 3)],
+                vec![(11, 5), (10, 1), (8, 4)],
+            ),
             (vec![], vec![(5, 1)]),
             (vec![(5, 1)], vec![]),
             (vec![(7, 1), (6, 1)], vec![(5, 2), (4, 2)]),

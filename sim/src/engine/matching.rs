@@ -93,8 +93,9 @@ pub fn parse_order_request(v: &Value, category: Category) -> Result<OrderRequest
     let price = dec_field(v, "price")?;
     let tif = match str_field(v, "timeInForce") {
         None => Tif::Gtc,
-        Some(s) => Tif::parse(s)
-            .ok_or_else(|| ApiError::param("params error: timeInForce invalid"))?,
+        Some(s) => {
+            Tif::parse(s).ok_or_else(|| ApiError::param("params error: timeInForce invalid"))?
+        }
     };
     let order_link_id = str_field(v, "orderLinkId").unwrap_or("").to_string();
     if order_link_id.len() > 36
@@ -165,7 +166,10 @@ impl Engine {
         let (best_bid, best_ask) = {
             let m = &self.markets[mi];
             let (qb, qa) = m.model.quote_ticks();
-            (m.book.best_bid().unwrap_or(qb), m.book.best_ask().unwrap_or(qa))
+            (
+                m.book.best_bid().unwrap_or(qb),
+                m.book.best_ask().unwrap_or(qa),
+            )
         };
         let price_ticks = match req.order_type {
             OrderType::Limit => {
@@ -318,7 +322,10 @@ impl Engine {
         }
         if tif == Tif::PostOnly && crosses {
             // Accepted, then cancelled (derivatives) / rejected (spot) without fills.
-            let o = self.accounts[acct].open.get_mut(&order_id).expect("inserted");
+            let o = self.accounts[acct]
+                .open
+                .get_mut(&order_id)
+                .expect("inserted");
             o.status = if spot {
                 OrderStatus::Rejected
             } else {
@@ -344,7 +351,10 @@ impl Engine {
                     .sum(),
             };
             if avail < lots {
-                let o = self.accounts[acct].open.get_mut(&order_id).expect("inserted");
+                let o = self.accounts[acct]
+                    .open
+                    .get_mut(&order_id)
+                    .expect("inserted");
                 o.status = OrderStatus::Cancelled;
                 o.reject_reason = "EC_CancelForNoFullFill";
                 self.finish(acct, &order_id, mi);
@@ -408,8 +418,11 @@ impl Engine {
             let o = &self.accounts[acct].open[order_id];
             (o.side, o.price_ticks)
         };
-        loop {
-            let leaves = self.accounts[acct].open[order_id].leaves_lots();
+        while let Some(leaves) = self.accounts[acct]
+            .open
+            .get(order_id)
+            .map(|o| o.leaves_lots())
+        {
             if leaves <= 0 {
                 break;
             }
@@ -454,7 +467,9 @@ impl Engine {
         let inst = self.markets[mi].inst.clone();
         let now = self.now_ms();
         let mark = self.mark_of_market(mi);
-        let o = self.accounts[acct].open[order_id].clone();
+        let Some(o) = self.accounts[acct].open.get(order_id).cloned() else {
+            return;
+        };
         let spot = o.category == Category::Spot;
         if o.reduce_only && !spot {
             let pos = self.accounts[acct]
@@ -710,7 +725,10 @@ impl Engine {
             None => old.price_ticks,
         };
         if new_lots == old.qty_lots && new_px == old.price_ticks {
-            return Err(ApiError::new(10001, "The order remains unchanged as the parameters entered match the existing ones."));
+            return Err(ApiError::new(
+                10001,
+                "The order remains unchanged as the parameters entered match the existing ones.",
+            ));
         }
         if new_lots <= old.cum_lots {
             return Err(ApiError::param("params error: qty err"));
@@ -732,7 +750,10 @@ impl Engine {
         }
         let (bb, ba) = {
             let m = &self.markets[mi];
-            (m.book.best_bid().unwrap_or(i64::MIN), m.book.best_ask().unwrap_or(i64::MAX))
+            (
+                m.book.best_bid().unwrap_or(i64::MIN),
+                m.book.best_ask().unwrap_or(i64::MAX),
+            )
         };
         let crosses = match old.side {
             Side::Buy => new_px >= ba,
@@ -768,7 +789,11 @@ impl Engine {
 
     /// Fill resting orders: from the synthetic flow and from the displayed market crossing
     /// their price. Called by the market step.
-    pub(crate) fn match_resting(&mut self, mi: usize, flows: &[crate::market::synthetic::FlowOrder]) {
+    pub(crate) fn match_resting(
+        &mut self,
+        mi: usize,
+        flows: &[crate::market::synthetic::FlowOrder],
+    ) {
         if self.matching_paused {
             return;
         }
@@ -823,7 +848,11 @@ impl Engine {
         let mut prices: Vec<i64> = if f.buy {
             let lim = (mid + f.reach_ticks).floor() as i64;
             let mut v: Vec<i64> = m.book.asks.range(..=lim).map(|(p, _)| *p).collect();
-            v.extend(m.resting_asks.range(..=(lim, u64::MAX)).map(|((p, _), _)| *p));
+            v.extend(
+                m.resting_asks
+                    .range(..=(lim, u64::MAX))
+                    .map(|((p, _), _)| *p),
+            );
             v.sort();
             v
         } else {

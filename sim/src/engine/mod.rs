@@ -13,6 +13,8 @@ pub mod types;
 use crate::config::{Category, FeeConfig, LimitConfig, SimConfig};
 use crate::market::synthetic::{ModelParams, SyntheticModel};
 use account::Account;
+/// Cheaply clonable UTF-8 text (shared by every subscriber of a message).
+pub use axum::extract::ws::Utf8Bytes;
 use book::{BookView, DisplayedBook};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -21,8 +23,6 @@ use rust_decimal::prelude::ToPrimitive;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
-/// Cheaply clonable UTF-8 text (shared by every subscriber of a message).
-pub use axum::extract::ws::Utf8Bytes;
 use types::Instrument;
 
 /// Orderbook depths served on `orderbook.{depth}.{symbol}`.
@@ -295,7 +295,7 @@ impl Engine {
             notify: Arc::new(Notify::new()),
             clock_skew_ms: 0,
             matching_paused: false,
-            id_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_1d5),
+            id_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x05ee_d1d5),
             spot_id: 1_900_000_000_000_000_000,
             priority: 0,
             exec_seq: 5_000_000_000,

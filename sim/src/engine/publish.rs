@@ -9,7 +9,6 @@ use crate::config::Category;
 use rust_decimal::Decimal;
 use std::fmt::Write;
 
-
 fn levels_json(out: &mut String, inst: &Instrument, levels: &[Level]) {
     out.push('[');
     for (i, (p, s)) in levels.iter().enumerate() {
@@ -22,6 +21,7 @@ fn levels_json(out: &mut String, inst: &Instrument, levels: &[Level]) {
 }
 
 /// Orderbook message text.
+#[allow(clippy::too_many_arguments)]
 pub fn book_msg(
     inst: &Instrument,
     depth: usize,
@@ -183,7 +183,9 @@ impl Engine {
             m.seq += 1;
             let text = if *depth == 1 {
                 // Level 1 is snapshot-only.
-                book_msg(&m.inst, 1, "snapshot", &new.bids, &new.asks, m.u[k], m.seq, now)
+                book_msg(
+                    &m.inst, 1, "snapshot", &new.bids, &new.asks, m.u[k], m.seq, now,
+                )
             } else {
                 let db = diff_side(&old.bids, &new.bids, true);
                 let da = diff_side(&old.asks, &new.asks, false);
@@ -208,7 +210,9 @@ impl Engine {
             m.u[k] += 1;
         }
         let v: &BookView = m.views[k].as_ref().expect("set above");
-        let text = book_msg(&m.inst, depth, "snapshot", &v.bids, &v.asks, m.u[k], m.seq, now);
+        let text = book_msg(
+            &m.inst, depth, "snapshot", &v.bids, &v.asks, m.u[k], m.seq, now,
+        );
         PublicMsg {
             u: m.u[k],
             text: text.into(),
@@ -276,7 +280,13 @@ impl Engine {
         v
     }
 
-    fn ticker_text(&self, mi: usize, kind: &str, fields: &[(&'static str, String)], cs: u64) -> String {
+    fn ticker_text(
+        &self,
+        mi: usize,
+        kind: &str,
+        fields: &[(&'static str, String)],
+        cs: u64,
+    ) -> String {
         let m = &self.markets[mi];
         let mut data = serde_json::Map::new();
         for (k, v) in fields {
@@ -305,7 +315,13 @@ impl Engine {
         } else {
             let mut c: Vec<_> = fields
                 .iter()
-                .filter(|(k, v)| m.ticker_last.iter().find(|(k2, _)| k2 == k).map(|(_, v2)| v2) != Some(v))
+                .filter(|(k, v)| {
+                    m.ticker_last
+                        .iter()
+                        .find(|(k2, _)| k2 == k)
+                        .map(|(_, v2)| v2)
+                        != Some(v)
+                })
                 .cloned()
                 .collect();
             if c.is_empty() {

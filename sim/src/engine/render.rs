@@ -88,7 +88,7 @@ pub fn execution_json(f: &Fill, ws: bool) -> Value {
     json!({
         "category": f.category.as_str(),
         "symbol": f.symbol,
-        "isLeverage": if f.category == Category::Spot { "0" } else { "0" },
+        "isLeverage": "0",
         "orderId": f.order_id,
         "orderLinkId": f.order_link_id,
         "side": f.side.as_str(),

@@ -160,7 +160,10 @@ impl Instrument {
             tick: c.tick_size,
             step: c.qty_step,
             min_lots: (c.min_qty / c.qty_step).ceil().to_i64().unwrap_or(1).max(1),
-            max_lots: (c.max_qty / c.qty_step).floor().to_i64().unwrap_or(i64::MAX),
+            max_lots: (c.max_qty / c.qty_step)
+                .floor()
+                .to_i64()
+                .unwrap_or(i64::MAX),
             min_notional: c.min_notional,
             base_coin: c.symbol.trim_end_matches(quote).to_string(),
             quote_coin: quote.to_string(),

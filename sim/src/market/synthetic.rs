@@ -74,7 +74,9 @@ impl SyntheticModel {
 
     fn level_size(&mut self) -> i64 {
         let mean = self.params.level_lots.max(1) as f64;
-        (mean * (0.2 + 1.6 * self.rng.r#gen::<f64>())).round().max(1.0) as i64
+        (mean * (0.2 + 1.6 * self.rng.r#gen::<f64>()))
+            .round()
+            .max(1.0) as i64
     }
 
     /// Top of the displayed book implied by the mid: (best bid, best ask) in ticks.
@@ -105,21 +107,19 @@ impl SyntheticModel {
         book.bids.retain(|p, _| *p <= bid_top && *p >= bid_low);
         book.asks.retain(|p, _| *p >= ask_top && *p <= ask_high);
         for p in (bid_low.max(1)..=bid_top).rev() {
-            if !book.bids.contains_key(&p) && (refill >= 1.0 || self.rng.r#gen::<f64>() < refill)
-            {
+            if !book.bids.contains_key(&p) && (refill >= 1.0 || self.rng.r#gen::<f64>() < refill) {
                 let s = self.level_size();
                 book.bids.insert(p, s);
             }
         }
         for p in ask_top..=ask_high {
-            if !book.asks.contains_key(&p) && (refill >= 1.0 || self.rng.r#gen::<f64>() < refill)
-            {
+            if !book.asks.contains_key(&p) && (refill >= 1.0 || self.rng.r#gen::<f64>() < refill) {
                 let s = self.level_size();
                 book.asks.insert(p, s);
             }
         }
         // Perturb a few levels near the top (where most activity is).
-        let near = (depth.min(20)).max(1);
+        let near = depth.clamp(1, 20);
         for _ in 0..3 {
             let off = self.rng.gen_range(0..near);
             let s = self.level_size();

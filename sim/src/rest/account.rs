@@ -55,7 +55,9 @@ pub fn positions(r: &Req) -> Answer {
         }
         None => {
             if !r.query.contains_key("settleCoin") {
-                return Err(ApiError::param("params error: symbol or settleCoin is required"));
+                return Err(ApiError::param(
+                    "params error: symbol or settleCoin is required",
+                ));
             }
             let mut syms: Vec<_> = a
                 .positions
@@ -96,7 +98,10 @@ pub fn trading_stop(r: &Req) -> Answer {
     let now = e.now_ms();
     let a = &mut e.accounts[r.acct];
     let Some(p) = a.positions.get_mut(sym).filter(|p| !p.size.is_zero()) else {
-        return Err(ApiError::new(10001, "can not set tp/sl/ts for zero position"));
+        return Err(ApiError::new(
+            10001,
+            "can not set tp/sl/ts for zero position",
+        ));
     };
     let before = (p.take_profit, p.stop_loss, p.trailing_stop, p.active_price);
     if let Some(v) = tp {

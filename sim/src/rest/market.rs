@@ -105,7 +105,16 @@ pub fn orderbook(r: &Req) -> Answer {
     let v = m.book.view(limit);
     let now = e.now_ms();
     // Reuse the WS writer and lift `data`, so REST and WS agree on formats.
-    let text = book_msg(&m.inst, limit, "snapshot", &v.bids, &v.asks, m.steps + 1, m.seq, now);
+    let text = book_msg(
+        &m.inst,
+        limit,
+        "snapshot",
+        &v.bids,
+        &v.asks,
+        m.steps + 1,
+        m.seq,
+        now,
+    );
     let msg: Value = serde_json::from_str(&text).unwrap_or_default();
     let mut data = msg["data"].clone();
     data["ts"] = json!(now);

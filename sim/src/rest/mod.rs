@@ -91,7 +91,7 @@ fn pct_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'%'
-            && i + 2 < b.len() + 0
+            && i + 2 < b.len()
             && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
         {
             out.push(v);
@@ -129,7 +129,10 @@ pub struct Req<'a> {
 fn limit_headers(h: &mut HeaderMap, s: &LimitStatus, now: i64) {
     h.insert("X-Bapi-Limit", HeaderValue::from(s.limit));
     h.insert("X-Bapi-Limit-Status", HeaderValue::from(s.remaining));
-    h.insert("X-Bapi-Limit-Reset-Timestamp", HeaderValue::from(s.reset_ms));
+    h.insert(
+        "X-Bapi-Limit-Reset-Timestamp",
+        HeaderValue::from(s.reset_ms),
+    );
     h.insert("Timenow", HeaderValue::from(now));
 }
 
@@ -173,8 +176,9 @@ pub async fn handle(
     let raw_query = uri.query().unwrap_or("").to_string();
     let raw_body = String::from_utf8_lossy(&body).into_owned();
     let path = uri.path().to_string();
-    let (status, v, code, key, hdrs) =
-        process(&shared, peer, &method, &path, &raw_query, &raw_body, &headers);
+    let (status, v, code, key, hdrs) = process(
+        &shared, peer, &method, &path, &raw_query, &raw_body, &headers,
+    );
     let now = shared.now_ms();
     shared.record().push(
         &key,
@@ -210,11 +214,21 @@ fn process(
         Some(envelope(code, msg, json!({}), json!({}), now))
     };
     // Per-IP limit → HTTP 403 (Bybit's body is not JSON; **UNCERTAIN**, plain text here).
-    let ip = shared
-        .limiter()
-        .take(&format!("ip:{}", peer.ip()), shared.limits.ip_per_5s, 5000, now, 1);
+    let ip = shared.limiter().take(
+        &format!("ip:{}", peer.ip()),
+        shared.limits.ip_per_5s,
+        5000,
+        now,
+        1,
+    );
     if ip.granted == 0 {
-        return (StatusCode::FORBIDDEN, None, 403, String::new(), HeaderMap::new());
+        return (
+            StatusCode::FORBIDDEN,
+            None,
+            403,
+            String::new(),
+            HeaderMap::new(),
+        );
     }
     let Some(access) = route(method, path) else {
         return (
@@ -232,12 +246,28 @@ fn process(
             f.fail_next -= 1;
             let code = f.fail_code;
             drop(f);
-            if code >= 500 && code < 600 {
+            if (500..600).contains(&code) {
                 let st = StatusCode::from_u16(code as u16).unwrap_or(StatusCode::BAD_GATEWAY);
-                return (st, err(10016, "Internal server error"), 10016, String::new(), HeaderMap::new());
+                return (
+                    st,
+                    err(10016, "Internal server error"),
+                    10016,
+                    String::new(),
+                    HeaderMap::new(),
+                );
             }
-            let msg = if code == 10006 { "Too many visits" } else { "Internal server error" };
-            return (StatusCode::OK, err(code, msg), code, String::new(), HeaderMap::new());
+            let msg = if code == 10006 {
+                "Too many visits"
+            } else {
+                "Internal server error"
+            };
+            return (
+                StatusCode::OK,
+                err(code, msg),
+                code,
+                String::new(),
+                HeaderMap::new(),
+            );
         }
     }
     let query = parse_query(raw_query);
@@ -266,18 +296,32 @@ fn process(
         let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
         let api_key = h("x-bapi-api-key");
         let Some((acct, secret)) = shared.keys.get(api_key).cloned() else {
-            return (StatusCode::OK, err(10003, "API key is invalid."), 10003, String::new(), hdrs);
+            return (
+                StatusCode::OK,
+                err(10003, "API key is invalid."),
+                10003,
+                String::new(),
+                hdrs,
+            );
         };
         let ts_s = h("x-bapi-timestamp");
         let rw_s = h("x-bapi-recv-window");
         let sign = h("x-bapi-sign");
-        let payload = if method == Method::GET { raw_query } else { raw_body };
+        let payload = if method == Method::GET {
+            raw_query
+        } else {
+            raw_body
+        };
         let expected = auth::rest_signature(&secret, ts_s, api_key, rw_s, payload);
         if !auth::signatures_match(&expected, sign) {
-            let msg = format!(
-                "error sign! origin_string[{ts_s}{api_key}{rw_s}{payload}]"
+            let msg = format!("error sign! origin_string[{ts_s}{api_key}{rw_s}{payload}]");
+            return (
+                StatusCode::OK,
+                err(10004, &msg),
+                10004,
+                api_key.to_string(),
+                hdrs,
             );
-            return (StatusCode::OK, err(10004, &msg), 10004, api_key.to_string(), hdrs);
         }
         let rw: i64 = if rw_s.is_empty() {
             auth::DEFAULT_RECV_WINDOW_MS
@@ -291,7 +335,13 @@ fn process(
                 let msg = format!(
                     "invalid request, please check your server timestamp or recv_window param. req_timestamp[{ts_s}],server_timestamp[{now}],recv_window[{rw_s}]"
                 );
-                return (StatusCode::OK, err(10002, &msg), 10002, api_key.to_string(), hdrs);
+                return (
+                    StatusCode::OK,
+                    err(10002, &msg),
+                    10002,
+                    api_key.to_string(),
+                    hdrs,
+                );
             }
         }
         let units = batch_units(path, &body);
@@ -306,10 +356,18 @@ fn process(
         limit_headers(&mut hdrs, &st, now);
         if st.granted == 0 {
             shared.record().rejected(api_key, units as u64);
-            return (StatusCode::OK, err(10006, "Too many visits"), 10006, api_key.to_string(), hdrs);
+            return (
+                StatusCode::OK,
+                err(10006, "Too many visits"),
+                10006,
+                api_key.to_string(),
+                hdrs,
+            );
         }
         if st.granted < units {
-            shared.record().rejected(api_key, (units - st.granted) as u64);
+            shared
+                .record()
+                .rejected(api_key, (units - st.granted) as u64);
         }
         (acct, api_key.to_string(), st.granted)
     };

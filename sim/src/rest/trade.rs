@@ -59,8 +59,14 @@ pub fn cancel(r: &Req) -> Answer {
 pub fn cancel_all(r: &Req) -> Answer {
     let cat = parse_category(&r.body)?;
     let sym = s(&r.body, "symbol");
-    if cat == Category::Linear && sym.is_none() && s(&r.body, "settleCoin").is_none() && s(&r.body, "baseCoin").is_none() {
-        return Err(ApiError::param("params error: symbol or settleCoin is required"));
+    if cat == Category::Linear
+        && sym.is_none()
+        && s(&r.body, "settleCoin").is_none()
+        && s(&r.body, "baseCoin").is_none()
+    {
+        return Err(ApiError::param(
+            "params error: symbol or settleCoin is required",
+        ));
     }
     let ids = r
         .shared
@@ -140,17 +146,35 @@ pub fn batch(e: &mut Engine, acct: usize, body: &Value, op: BatchOp, granted: u3
 
 /// `POST /v5/order/create-batch`.
 pub fn create_batch(r: &Req) -> Answer {
-    batch(&mut r.shared.engine(), r.acct, &r.body, BatchOp::Create, r.granted)
+    batch(
+        &mut r.shared.engine(),
+        r.acct,
+        &r.body,
+        BatchOp::Create,
+        r.granted,
+    )
 }
 
 /// `POST /v5/order/amend-batch`.
 pub fn amend_batch(r: &Req) -> Answer {
-    batch(&mut r.shared.engine(), r.acct, &r.body, BatchOp::Amend, r.granted)
+    batch(
+        &mut r.shared.engine(),
+        r.acct,
+        &r.body,
+        BatchOp::Amend,
+        r.granted,
+    )
 }
 
 /// `POST /v5/order/cancel-batch`.
 pub fn cancel_batch(r: &Req) -> Answer {
-    batch(&mut r.shared.engine(), r.acct, &r.body, BatchOp::Cancel, r.granted)
+    batch(
+        &mut r.shared.engine(),
+        r.acct,
+        &r.body,
+        BatchOp::Cancel,
+        r.granted,
+    )
 }
 
 fn query_category(r: &Req) -> Result<Category, ApiError> {
@@ -185,7 +209,7 @@ fn order_rows(r: &Req, open_only: bool) -> Answer {
     if !open_only {
         rows.extend(a.open.values().filter(|o| matches(o)));
     }
-    rows.sort_by(|x, y| (y.created_ms, y.priority).cmp(&(x.created_ms, x.priority)));
+    rows.sort_by_key(|o| std::cmp::Reverse((o.created_ms, o.priority)));
     let list: Vec<Value> = rows
         .into_iter()
         .take(limit)

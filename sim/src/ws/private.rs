@@ -23,7 +23,10 @@ const TOPICS: [&str; 8] = [
 
 /// Check auth args `[api_key, expires, signature]`; returns the account index.
 pub fn check_auth(shared: &Shared, v: &Value) -> Result<usize, &'static str> {
-    let args = v.get("args").and_then(Value::as_array).ok_or("Params Error")?;
+    let args = v
+        .get("args")
+        .and_then(Value::as_array)
+        .ok_or("Params Error")?;
     let key = args.first().and_then(Value::as_str).ok_or("Params Error")?;
     // Bybit accepts expires as a number or a numeric string (inferred from SDKs).
     let expires = args
@@ -53,7 +56,11 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
             send(&tx, json!({"success": false, "ret_msg": "error:request not json", "conn_id": conn_id, "op": ""})).await;
             continue;
         };
-        let op = v.get("op").and_then(Value::as_str).unwrap_or("").to_string();
+        let op = v
+            .get("op")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let rid = req_id(&v);
         let with_req = |mut r: Value| {
             if let Some(id) = &rid {
@@ -64,7 +71,11 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
         match op.as_str() {
             "ping" => {
                 let now = shared.now_ms();
-                send(&tx, with_req(json!({"op": "pong", "args": [now.to_string()], "conn_id": conn_id}))).await;
+                send(
+                    &tx,
+                    with_req(json!({"op": "pong", "args": [now.to_string()], "conn_id": conn_id})),
+                )
+                .await;
             }
             "auth" => {
                 let res = if authed.is_some() {
@@ -82,10 +93,8 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
                             loop {
                                 match rx.recv().await {
                                     Ok(m) => {
-                                        let want = tp
-                                            .lock()
-                                            .map(|t| t.contains(m.topic))
-                                            .unwrap_or(false);
+                                        let want =
+                                            tp.lock().map(|t| t.contains(m.topic)).unwrap_or(false);
                                         if want && txc.send(m.text).await.is_err() {
                                             return;
                                         }
@@ -108,7 +117,11 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
                 let args: Vec<String> = v
                     .get("args")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default();
                 let mut fail = None;
                 if authed.is_none() {

@@ -31,7 +31,8 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>, cat: Category) {
         let rid = req_id(&v);
         match op {
             "ping" => {
-                let mut r = json!({"success": true, "ret_msg": "pong", "conn_id": conn_id, "op": "ping"});
+                let mut r =
+                    json!({"success": true, "ret_msg": "pong", "conn_id": conn_id, "op": "ping"});
                 if cat == Category::Linear {
                     r["req_id"] = json!(rid.clone().unwrap_or_default());
                 } else if let Some(id) = &rid {

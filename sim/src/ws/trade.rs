@@ -33,7 +33,11 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
             send(&tx, json!({"retCode": 10001, "retMsg": "Request parameter error.", "op": "", "connId": conn_id})).await;
             continue;
         };
-        let op = v.get("op").and_then(Value::as_str).unwrap_or("").to_string();
+        let op = v
+            .get("op")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let req_id = v.get("reqId").cloned();
         match op.as_str() {
             "ping" => {
@@ -49,7 +53,9 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
                             authed = Some(a);
                             json!({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": conn_id})
                         }
-                        Err(_) => json!({"retCode": 10004, "retMsg": "Invalid sign", "op": "auth", "connId": conn_id}),
+                        Err(_) => {
+                            json!({"retCode": 10004, "retMsg": "Invalid sign", "op": "auth", "connId": conn_id})
+                        }
                     }
                 };
                 send(&tx, r).await;
@@ -74,9 +80,7 @@ fn order_op(shared: &Shared, authed: Option<usize>, op: &str, v: &Value, conn_id
     let Some(acct) = authed else {
         return json!({"retCode": 10003, "retMsg": "Request not authorized", "op": op, "data": {}, "connId": conn_id});
     };
-    let err = |e: ApiError, hdr: Value| {
-        json!({"retCode": e.code, "retMsg": e.msg, "op": op, "data": {}, "retExtInfo": {}, "header": hdr, "connId": conn_id})
-    };
+    let err = |e: ApiError, hdr: Value| json!({"retCode": e.code, "retMsg": e.msg, "op": op, "data": {}, "retExtInfo": {}, "header": hdr, "connId": conn_id});
     let h = v.get("header").cloned().unwrap_or(json!({}));
     // pybit sends X-BAPI-TIMESTAMP as a number, others as a string: accept both.
     let num = |k: &str| {
@@ -89,12 +93,22 @@ fn order_op(shared: &Shared, authed: Option<usize>, op: &str, v: &Value, conn_id
         Some(ts) if auth::timestamp_ok(now, ts, rw) => {}
         _ => {
             return err(
-                ApiError::new(10002, format!("invalid request, please check your server timestamp or recv_window param. req_timestamp[{}],server_timestamp[{now}],recv_window[{rw}]", ts.unwrap_or(0))),
+                ApiError::new(
+                    10002,
+                    format!(
+                        "invalid request, please check your server timestamp or recv_window param. req_timestamp[{}],server_timestamp[{now}],recv_window[{rw}]",
+                        ts.unwrap_or(0)
+                    ),
+                ),
                 json!({}),
             );
         }
     }
-    let Some(arg) = v.get("args").and_then(Value::as_array).and_then(|a| a.first()) else {
+    let Some(arg) = v
+        .get("args")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+    else {
         return err(ApiError::param("Request parameter error."), json!({}));
     };
     let units = arg
@@ -103,9 +117,13 @@ fn order_op(shared: &Shared, authed: Option<usize>, op: &str, v: &Value, conn_id
         .map(|a| a.len().max(1) as u32)
         .unwrap_or(1);
     let key = shared.engine().accounts[acct].api_key.clone();
-    let st = shared
-        .limiter()
-        .take(&format!("{key}:{path}"), shared.limits.order_per_s, 1000, now, units);
+    let st = shared.limiter().take(
+        &format!("{key}:{path}"),
+        shared.limits.order_per_s,
+        1000,
+        now,
+        units,
+    );
     let hdr = json!({
         "X-Bapi-Limit": st.limit.to_string(),
         "X-Bapi-Limit-Status": st.remaining.to_string(),
@@ -145,7 +163,9 @@ fn order_op(shared: &Shared, authed: Option<usize>, op: &str, v: &Value, conn_id
         },
     );
     match res {
-        Ok((data, ext)) => json!({"retCode": 0, "retMsg": "OK", "op": op, "data": data, "retExtInfo": ext, "header": hdr, "connId": conn_id}),
+        Ok((data, ext)) => {
+            json!({"retCode": 0, "retMsg": "OK", "op": op, "data": data, "retExtInfo": ext, "header": hdr, "connId": conn_id})
+        }
         Err(e) => err(e, hdr),
     }
 }

@@ -55,9 +55,7 @@ impl Resp {
         self.body["retCode"].as_i64().unwrap_or(-1)
     }
     pub fn header(&self, k: &str) -> Option<String> {
-        self.headers
-            .get(k)
-            .map(|v| v.to_str().unwrap().to_string())
+        self.headers.get(k).map(|v| v.to_str().unwrap().to_string())
     }
 }
 
@@ -143,12 +141,17 @@ pub struct Ws {
 
 impl Ws {
     pub async fn connect(url: &str) -> Ws {
-        let (s, _) = tokio_tungstenite::connect_async(url).await.expect("ws connects");
+        let (s, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("ws connects");
         Ws { s }
     }
 
     pub async fn send(&mut self, v: Value) {
-        self.s.send(Message::Text(v.to_string().into())).await.unwrap();
+        self.s
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
     }
 
     /// Next JSON text message within `WAIT`.
@@ -169,7 +172,10 @@ impl Ws {
     pub async fn until(&mut self, pred: impl Fn(&Value) -> bool) -> Value {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            assert!(tokio::time::Instant::now() < deadline, "condition not met in time");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "condition not met in time"
+            );
             let v = self.next().await;
             if pred(&v) {
                 return v;

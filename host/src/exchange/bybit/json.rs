@@ -1,6 +1,7 @@
 //! A minimal JSON byte cursor for the hot-path parsers: no allocation, no recursion.
 
 use super::parse::ParseError;
+use crate::book::Fixed;
 
 /// Deepest nesting [`Cursor::skip_value`] accepts.
 const MAX_DEPTH: usize = 64;
@@ -14,6 +15,12 @@ pub(crate) struct Cursor<'a> {
 impl<'a> Cursor<'a> {
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
+    }
+
+    /// Current byte offset (after any whitespace already skipped).
+    pub(crate) fn pos(&mut self) -> usize {
+        self.ws();
+        self.pos
     }
 
     pub(crate) fn err(&self, expected: &'static str) -> ParseError {
@@ -100,6 +107,57 @@ impl<'a> Cursor<'a> {
         let key = self.string()?;
         self.expect(b':', "':'")?;
         Ok(key)
+    }
+
+    /// A quoted plain decimal (`"16493.50"`, `"-1"`, `"0.006"`) read in one pass, at most
+    /// 18 digits so the mantissa cannot overflow.
+    #[inline]
+    pub(crate) fn quoted_decimal(&mut self, field: &'static str) -> Result<Fixed, ParseError> {
+        self.ws();
+        let offset = self.pos;
+        let buf = self.buf;
+        let bad = ParseError::BadNumber { field, offset };
+        let mut i = offset;
+        if buf.get(i) != Some(&b'"') {
+            return Err(self.err("decimal string"));
+        }
+        i += 1;
+        let negative = buf.get(i) == Some(&b'-');
+        if negative {
+            i += 1;
+        }
+        let mut mantissa: u64 = 0;
+        let mut digits = 0u32;
+        while let Some(&b) = buf.get(i) {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 || digits >= 18 {
+                break;
+            }
+            mantissa = mantissa * 10 + u64::from(d);
+            digits += 1;
+            i += 1;
+        }
+        let mut scale = 0u8;
+        if buf.get(i) == Some(&b'.') {
+            i += 1;
+            while let Some(&b) = buf.get(i) {
+                let d = b.wrapping_sub(b'0');
+                if d > 9 || digits >= 18 {
+                    break;
+                }
+                mantissa = mantissa * 10 + u64::from(d);
+                digits += 1;
+                scale += 1;
+                i += 1;
+            }
+        }
+        if digits == 0 || buf.get(i) != Some(&b'"') {
+            return Err(bad);
+        }
+        self.pos = i + 1;
+        // At most 18 digits: below 10^18 < i64::MAX.
+        let mantissa = mantissa as i64;
+        Ok(Fixed::new(if negative { -mantissa } else { mantissa }, scale))
     }
 
     /// A non-negative JSON integer, or one inside a string (`"123"`).

@@ -510,7 +510,7 @@ pub struct BybitLotSizeFilter {
     pub max_order_qty: Option<Decimal>,
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub min_notional_value: Option<Decimal>,
-    #[serde(default, alias = "minOrderAmt", deserialize_with = "de::opt_decimal")]
+    #[serde(default, deserialize_with = "de::opt_decimal")]
     pub min_order_amt: Option<Decimal>,
 }
 

@@ -1,1 +1,15 @@
 //! Bybit V5: wire types, parsing, signing, REST and WebSocket clients.
+//!
+//! This is the only module that knows Bybit's wire format. [`parse`] turns frames into
+//! [`book::BookUpdate`](crate::book::BookUpdate)s (allocation-free) and typed
+//! [`messages`]; [`sign`] signs requests; [`rest`] classifies REST answers.
+
+mod de;
+mod json;
+pub mod messages;
+pub mod parse;
+pub mod rest;
+pub mod sign;
+
+#[cfg(test)]
+mod fixtures;

@@ -1,0 +1,528 @@
+//! The host's configuration: TOML into typed structs, and validation that reports every
+//! problem at once, each naming its key.
+//!
+//! Secrets never live in the file: it names the environment variables (or a file) that hold
+//! the API key and secret, and [`Credentials::load`] reads them into a [`SecretString`] whose
+//! `Debug` prints `***`.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where to trade.
+    #[serde(default)]
+    pub environment: Environment,
+    /// Explicit endpoints; required when `environment = "custom"`, refused otherwise.
+    #[serde(default)]
+    pub endpoints: Option<Endpoints>,
+    /// Names this host instance in order-link ids (1–6 alphanumeric characters).
+    #[serde(default = "default_instance_id")]
+    pub instance_id: String,
+    /// Where the API key and secret come from.
+    #[serde(default)]
+    pub credentials: CredentialSources,
+    /// Order router settings.
+    #[serde(default)]
+    pub router: RouterConfig,
+    /// Risk limits applied to symbols that do not set their own.
+    #[serde(default)]
+    pub default_risk: RiskConfig,
+    /// The symbols to quote.
+    #[serde(default)]
+    pub symbols: Vec<SymbolConfig>,
+}
+
+fn default_instance_id() -> String {
+    "q1".into()
+}
+
+/// Trading venue.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// The embedded simulator; no keys needed.
+    #[default]
+    Paper,
+    /// Bybit testnet.
+    Testnet,
+    /// Bybit mainnet; needs `--confirm-mainnet` on the command line.
+    Mainnet,
+    /// Explicit URLs from `[endpoints]`.
+    Custom,
+}
+
+/// Explicit REST and WebSocket URLs.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoints {
+    /// REST base URL, e.g. `https://api-testnet.bybit.com`.
+    pub rest: String,
+    /// Public linear stream URL.
+    pub public_linear: String,
+    /// Public spot stream URL.
+    pub public_spot: String,
+    /// Private stream URL.
+    pub private: String,
+    /// Trade (order entry) stream URL.
+    pub trade: String,
+}
+
+/// Where the credentials come from: environment variables, or a file holding
+/// `key=...` and `secret=...` lines.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialSources {
+    /// Environment variable holding the API key.
+    pub api_key_env: String,
+    /// Environment variable holding the API secret.
+    pub api_secret_env: String,
+    /// Optional file with `key=` and `secret=` lines, used when the variables are unset.
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+}
+
+impl Default for CredentialSources {
+    fn default() -> Self {
+        Self { api_key_env: "BYBIT_API_KEY".into(), api_secret_env: "BYBIT_API_SECRET".into(), file: None }
+    }
+}
+
+/// A secret string: `Debug` and `Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wrap a secret.
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    /// The secret itself, for signing only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Loaded API credentials.
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    /// API key (not secret, but kept out of logs all the same).
+    pub api_key: SecretString,
+    /// API secret.
+    pub api_secret: SecretString,
+}
+
+impl Credentials {
+    /// Read the credentials from the environment, falling back to the file.
+    pub fn load(sources: &CredentialSources) -> Result<Self, String> {
+        let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if let (Some(key), Some(secret)) = (from_env(&sources.api_key_env), from_env(&sources.api_secret_env)) {
+            return Ok(Self { api_key: SecretString(key), api_secret: SecretString(secret) });
+        }
+        let Some(file) = &sources.file else {
+            return Err(format!(
+                "credentials: set {} and {} (or credentials.file)",
+                sources.api_key_env, sources.api_secret_env
+            ));
+        };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("credentials.file: cannot read {}: {e}", file.display()))?;
+        let mut key = None;
+        let mut secret = None;
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            match line.split_once('=') {
+                Some(("key", v)) => key = Some(v.trim().to_string()),
+                Some(("secret", v)) => secret = Some(v.trim().to_string()),
+                _ => return Err(format!("credentials.file {}: lines must be key=... or secret=...", file.display())),
+            }
+        }
+        match (key, secret) {
+            (Some(k), Some(s)) => Ok(Self { api_key: SecretString(k), api_secret: SecretString(s) }),
+            _ => Err(format!("credentials.file {}: needs both key= and secret=", file.display())),
+        }
+    }
+}
+
+/// How orders are sent.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// REST endpoints.
+    #[default]
+    Rest,
+    /// The trade WebSocket.
+    Ws,
+}
+
+/// Order router settings.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RouterConfig {
+    /// REST or trade WebSocket.
+    pub transport: Transport,
+    /// Orders within this many ticks of the desired price are left alone.
+    pub requote_tolerance_ticks: u32,
+    /// Levels per side sent to the exchange (the strategy may ask for fewer).
+    pub levels: u32,
+    /// Place orders PostOnly.
+    pub post_only: bool,
+    /// What to do with orders of ours left from an earlier run: `cancel` or `adopt`.
+    pub leftover_orders: LeftoverPolicy,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            transport: Transport::Rest,
+            requote_tolerance_ticks: 1,
+            levels: 3,
+            post_only: true,
+            leftover_orders: LeftoverPolicy::Cancel,
+        }
+    }
+}
+
+/// Orders found at start-up that carry our order-link prefix.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LeftoverPolicy {
+    /// Cancel them.
+    #[default]
+    Cancel,
+    /// Take them over as working orders.
+    Adopt,
+}
+
+/// Per-symbol risk limits. Unset fields fall back to `[default_risk]`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RiskConfig {
+    /// Maximum absolute position, base quantity.
+    pub max_position: Option<f64>,
+    /// Maximum absolute position value, quote currency.
+    pub max_notional: Option<f64>,
+    /// Maximum open orders on the symbol.
+    pub max_open_orders: Option<u32>,
+    /// Maximum size of one order, base quantity.
+    pub max_order_size: Option<f64>,
+    /// Pull quotes when no market data arrived for this long, ms.
+    pub stale_after_ms: Option<u64>,
+}
+
+impl RiskConfig {
+    /// `self` with unset fields taken from `defaults`.
+    pub fn or(&self, defaults: &RiskConfig) -> RiskConfig {
+        RiskConfig {
+            max_position: self.max_position.or(defaults.max_position),
+            max_notional: self.max_notional.or(defaults.max_notional),
+            max_open_orders: self.max_open_orders.or(defaults.max_open_orders),
+            max_order_size: self.max_order_size.or(defaults.max_order_size),
+            stale_after_ms: self.stale_after_ms.or(defaults.stale_after_ms),
+        }
+    }
+}
+
+/// Market category.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum CategoryConfig {
+    /// USDT perpetuals.
+    #[default]
+    Linear,
+    /// Spot.
+    Spot,
+}
+
+/// One symbol to quote.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolConfig {
+    /// Exchange symbol, e.g. `BTCUSDT`.
+    pub symbol: String,
+    /// Market category.
+    #[serde(default)]
+    pub category: CategoryConfig,
+    /// The strategy.
+    pub strategy: StrategyConfig,
+    /// Risk limits for this symbol.
+    #[serde(default)]
+    pub risk: RiskConfig,
+}
+
+/// A strategy module and its parameters.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyConfig {
+    /// Module file: `.wasm` or a native library; relative paths are relative to the config file.
+    pub module: PathBuf,
+    /// Parameters inline (a TOML table, passed to the strategy as JSON)...
+    #[serde(default)]
+    pub params: Option<toml::Table>,
+    /// ...or a JSON file holding them (relative to the config file).
+    #[serde(default)]
+    pub params_file: Option<PathBuf>,
+}
+
+/// Every problem found in a configuration, each naming its key.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// `(key, problem)` pairs.
+    pub problems: Vec<(String, String)>,
+}
+
+impl ConfigError {
+    fn describe(&self) -> String {
+        let mut s = format!("{}: {} problem(s)", self.path.display(), self.problems.len());
+        for (key, problem) in &self.problems {
+            s.push_str(&format!("\n  {key}: {problem}"));
+        }
+        s
+    }
+}
+
+/// Read, parse and validate the configuration at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let fail = |key: &str, problem: String| ConfigError { path: path.to_owned(), problems: vec![(key.into(), problem)] };
+    let text = std::fs::read_to_string(path).map_err(|e| fail("<file>", format!("cannot read: {e}")))?;
+    let config = parse(&text).map_err(|(key, problem)| fail(&key, problem))?;
+    let problems = config.validate(path.parent().unwrap_or(Path::new(".")));
+    if problems.is_empty() { Ok(config) } else { Err(ConfigError { path: path.to_owned(), problems }) }
+}
+
+/// Parse TOML text; a syntax error or unknown key comes back as `(key, problem)`.
+pub fn parse(text: &str) -> Result<Config, (String, String)> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let key = e.span().map(|s| locate(text, s.start)).unwrap_or_else(|| "<file>".into());
+        (key, e.message().to_string())
+    })
+}
+
+/// "line N" for a byte offset, used when TOML cannot name the key.
+fn locate(text: &str, offset: usize) -> String {
+    let line = text[..offset.min(text.len())].matches('\n').count() + 1;
+    format!("line {line}")
+}
+
+impl Config {
+    /// Every problem in a parsed configuration; empty when it is valid. Relative module and
+    /// parameter paths are resolved against `base_dir`.
+    pub fn validate(&self, base_dir: &Path) -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = Vec::new();
+        let mut push = |key: String, problem: &str| p.push((key, problem.to_string()));
+        match (self.environment, &self.endpoints) {
+            (Environment::Custom, None) => push("endpoints".into(), "required when environment = \"custom\""),
+            (Environment::Paper | Environment::Testnet | Environment::Mainnet, Some(_)) => {
+                push("endpoints".into(), "only allowed with environment = \"custom\"")
+            }
+            _ => {}
+        }
+        if self.instance_id.is_empty()
+            || self.instance_id.len() > 6
+            || !self.instance_id.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            push("instance_id".into(), "must be 1 to 6 ASCII letters or digits");
+        }
+        if !(1..=10).contains(&self.router.levels) {
+            push("router.levels".into(), "must be between 1 and 10");
+        }
+        check_risk("default_risk", &self.default_risk, &mut push);
+        if self.symbols.is_empty() {
+            push("symbols".into(), "at least one [[symbols]] entry is needed");
+        }
+        let mut seen = BTreeSet::new();
+        for (i, s) in self.symbols.iter().enumerate() {
+            let key = |field: &str| format!("symbols[{i}].{field}");
+            if s.symbol.is_empty() || !s.symbol.chars().all(|c| c.is_ascii_alphanumeric()) {
+                push(key("symbol"), "must be a non-empty exchange symbol such as BTCUSDT");
+            } else if !seen.insert((s.symbol.clone(), s.category)) {
+                push(key("symbol"), "listed twice");
+            }
+            let module = resolve(base_dir, &s.strategy.module);
+            if !module.is_file() {
+                push(key("strategy.module"), &format!("no such file: {}", module.display()));
+            }
+            match (&s.strategy.params, &s.strategy.params_file) {
+                (Some(_), Some(_)) => push(key("strategy"), "give params or params_file, not both"),
+                (None, Some(file)) => {
+                    let file = resolve(base_dir, file);
+                    match std::fs::read(&file).map(|b| serde_json::from_slice::<serde_json::Value>(&b)) {
+                        Err(e) => push(key("strategy.params_file"), &format!("cannot read {}: {e}", file.display())),
+                        Ok(Err(e)) => push(key("strategy.params_file"), &format!("{}: not JSON: {e}", file.display())),
+                        Ok(Ok(_)) => {}
+                    }
+                }
+                _ => {}
+            }
+            let risk = s.risk.or(&self.default_risk);
+            check_risk(&key("risk"), &s.risk, &mut push);
+            if risk.max_position.is_none() {
+                push(key("risk.max_position"), "required (here or in [default_risk])");
+            }
+        }
+        p
+    }
+}
+
+fn check_risk(prefix: &str, r: &RiskConfig, push: &mut impl FnMut(String, &str)) {
+    let positive = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v > 0.0);
+    if !positive(r.max_position) {
+        push(format!("{prefix}.max_position"), "must be a finite number > 0");
+    }
+    if !positive(r.max_notional) {
+        push(format!("{prefix}.max_notional"), "must be a finite number > 0");
+    }
+    if !positive(r.max_order_size) {
+        push(format!("{prefix}.max_order_size"), "must be a finite number > 0");
+    }
+    if r.max_open_orders == Some(0) {
+        push(format!("{prefix}.max_open_orders"), "must be at least 1");
+    }
+    if r.stale_after_ms == Some(0) {
+        push(format!("{prefix}.stale_after_ms"), "must be at least 1");
+    }
+}
+
+/// `path` relative to `base_dir` unless absolute.
+pub fn resolve(base_dir: &Path, path: &Path) -> PathBuf {
+    if path.is_absolute() { path.to_owned() } else { base_dir.join(path) }
+}
+
+impl StrategyConfig {
+    /// The parameters as JSON bytes (inline table or file), relative to `base_dir`.
+    pub fn params_json(&self, base_dir: &Path) -> Result<Vec<u8>, String> {
+        match (&self.params, &self.params_file) {
+            (Some(table), None) => serde_json::to_vec(table).map_err(|e| e.to_string()),
+            (None, Some(file)) => {
+                let file = resolve(base_dir, file);
+                std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
+            }
+            (None, None) => Ok(b"{}".to_vec()),
+            (Some(_), Some(_)) => Err("give params or params_file, not both".into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_with_module() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.wasm"), b"\0asm").unwrap();
+        std::fs::write(dir.path().join("p.json"), b"{\"gamma\": 0.1}").unwrap();
+        dir
+    }
+
+    const GOOD: &str = r#"
+        environment = "paper"
+        [default_risk]
+        max_position = 0.5
+        stale_after_ms = 3000
+        [[symbols]]
+        symbol = "BTCUSDT"
+        strategy = { module = "s.wasm", params = { half_spread_bps = 5 } }
+        [[symbols]]
+        symbol = "ETHUSDT"
+        strategy = { module = "s.wasm", params_file = "p.json" }
+        risk = { max_position = 2.0 }
+    "#;
+
+    #[test]
+    fn good_config_validates_and_resolves_params() {
+        let dir = dir_with_module();
+        let c = parse(GOOD).unwrap();
+        assert!(c.validate(dir.path()).is_empty(), "{:?}", c.validate(dir.path()));
+        assert_eq!(c.symbols[1].risk.or(&c.default_risk).max_position, Some(2.0));
+        assert_eq!(c.symbols[0].risk.or(&c.default_risk).stale_after_ms, Some(3000));
+        assert_eq!(c.symbols[0].strategy.params_json(dir.path()).unwrap(), br#"{"half_spread_bps":5}"#);
+        assert_eq!(c.symbols[1].strategy.params_json(dir.path()).unwrap(), br#"{"gamma": 0.1}"#);
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let dir = dir_with_module();
+        let text = r#"
+            environment = "custom"
+            instance_id = "way-too-long"
+            router = { levels = 0 }
+            [[symbols]]
+            symbol = "BTCUSDT"
+            strategy = { module = "missing.wasm" }
+            risk = { max_position = -1.0, max_open_orders = 0 }
+            [[symbols]]
+            symbol = "BTCUSDT"
+            strategy = { module = "s.wasm", params = {}, params_file = "p.json" }
+        "#;
+        let problems = parse(text).unwrap().validate(dir.path());
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        for want in [
+            "endpoints",
+            "instance_id",
+            "router.levels",
+            "symbols[0].strategy.module",
+            "symbols[0].risk.max_position",
+            "symbols[0].risk.max_open_orders",
+            "symbols[1].symbol",
+            "symbols[1].strategy",
+            "symbols[1].risk.max_position",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {problems:?}");
+        }
+    }
+
+    #[test]
+    fn syntax_errors_and_unknown_keys_are_named() {
+        let (key, problem) = parse("environment = \"paper\"\n[[symbols]]\nsymbol = \"X\"\nstrat = 1\n").unwrap_err();
+        assert!(problem.contains("unknown field `strat`"), "{key}: {problem}");
+        assert_eq!(key, "line 4");
+        let (_, problem) = parse("environment = \"moon\"").unwrap_err();
+        assert!(problem.contains("unknown variant `moon`"), "{problem}");
+        let (key, _) = parse("a = [").unwrap_err();
+        assert_eq!(key, "line 1");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = SecretString::new("hunter2".into());
+        assert_eq!(format!("{s:?} {s}"), "*** ***");
+        let c = Credentials { api_key: SecretString::new("k".into()), api_secret: s };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn credentials_come_from_a_file_when_the_environment_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("creds");
+        std::fs::write(&file, "# test\nkey=abc\nsecret=def\n").unwrap();
+        let sources = CredentialSources {
+            api_key_env: "QUOTER_TEST_UNSET_KEY".into(),
+            api_secret_env: "QUOTER_TEST_UNSET_SECRET".into(),
+            file: Some(file),
+        };
+        let c = Credentials::load(&sources).unwrap();
+        assert_eq!((c.api_key.expose(), c.api_secret.expose()), ("abc", "def"));
+        let err = Credentials::load(&CredentialSources { file: None, ..sources }).unwrap_err();
+        assert!(err.contains("QUOTER_TEST_UNSET_KEY"), "{err}");
+    }
+}
