@@ -59,26 +59,61 @@ fn run(stream: &stream_gen::Stream, book: &mut OrderBook, update: &mut BookUpdat
     }
 }
 
+/// CPU time this thread has run, ns (Linux `schedstat`), so the figure holds on a busy machine.
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
 fn direct_report(stream: &stream_gen::Stream) {
     let mut book = new_book();
     let mut update = BookUpdate::with_capacity(64);
     run(stream, &mut book, &mut update); // warm up
-    let rounds = 200;
+    let rounds = 300;
+    let mut round_ns = Vec::with_capacity(rounds);
+    let cpu_start = thread_cpu_ns();
     let before = ALLOCATIONS.load(Ordering::Relaxed);
     let start = Instant::now();
     for _ in 0..rounds {
+        let t = Instant::now();
         run(stream, &mut book, &mut update);
+        round_ns.push(t.elapsed().as_nanos() as f64);
     }
     let elapsed = start.elapsed();
     let allocs = ALLOCATIONS.load(Ordering::Relaxed) - before;
-    let messages = (rounds * (DELTAS + 1)) as f64;
+    let cpu_ns = thread_cpu_ns()
+        .zip(cpu_start)
+        .map(|(end, start)| end - start);
+    let per_round = (DELTAS + 1) as f64;
+    let messages = rounds as f64 * per_round;
+    round_ns.sort_by(f64::total_cmp);
+    let best = round_ns[0] / per_round;
+    let median = round_ns[rounds / 2] / per_round;
     let bytes: usize = stream.deltas.iter().map(String::len).sum::<usize>() / DELTAS;
     println!(
-        "orderbook.50 parse+apply: {:.2} M msg/s ({:.0} ns/msg, avg delta {} bytes), heap allocations per message: {}",
+        "orderbook.50 parse+apply ({} rounds of {} messages, avg delta {} bytes):",
+        rounds,
+        DELTAS + 1,
+        bytes
+    );
+    println!(
+        "  best round {:.2} M msg/s ({:.0} ns/msg), median round {:.2} M msg/s ({:.0} ns/msg), overall wall {:.2} M msg/s",
+        1e3 / best,
+        best,
+        1e3 / median,
+        median,
         messages / elapsed.as_secs_f64() / 1e6,
-        elapsed.as_nanos() as f64 / messages,
-        bytes,
-        allocs as f64 / messages,
+    );
+    if let Some(cpu_ns) = cpu_ns {
+        println!(
+            "  per CPU-second of this thread {:.2} M msg/s (wall/CPU {:.2}: >1 means the core was shared)",
+            messages / (cpu_ns as f64 / 1e9) / 1e6,
+            elapsed.as_nanos() as f64 / cpu_ns as f64,
+        );
+    }
+    println!(
+        "  heap allocations per message: {}",
+        allocs as f64 / messages
     );
 }
 
@@ -100,7 +135,54 @@ fn bench_book(c: &mut Criterion) {
             }
         });
     });
+    group.bench_function("serde_typed_baseline", |b| {
+        // What a straightforward serde implementation does: typed, borrowed strings, one Vec
+        // per side per message (for calibrating this machine against published figures).
+        b.iter(|| {
+            for msg in &stream.deltas {
+                let m: baseline::Msg<'_> =
+                    serde_json::from_slice(black_box(msg.as_bytes())).expect("json");
+                black_box(m);
+            }
+        });
+    });
+    group.bench_function("serde_json_value_baseline", |b| {
+        b.iter(|| {
+            for msg in &stream.deltas {
+                let v: serde_json::Value =
+                    serde_json::from_slice(black_box(msg.as_bytes())).expect("json");
+                black_box(v);
+            }
+        });
+    });
     group.finish();
+}
+
+#[allow(dead_code)] // fields exist to be deserialized
+mod baseline {
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    pub struct Msg<'a> {
+        #[serde(borrow)]
+        pub topic: &'a str,
+        #[serde(rename = "type")]
+        pub kind: &'a str,
+        pub ts: i64,
+        #[serde(borrow)]
+        pub data: Data<'a>,
+    }
+
+    #[derive(Deserialize)]
+    pub struct Data<'a> {
+        pub s: &'a str,
+        #[serde(borrow)]
+        pub b: Vec<[&'a str; 2]>,
+        #[serde(borrow)]
+        pub a: Vec<[&'a str; 2]>,
+        pub u: u64,
+        pub seq: u64,
+    }
 }
 
 criterion_group!(benches, bench_book);

@@ -89,7 +89,11 @@ pub struct CredentialSources {
 
 impl Default for CredentialSources {
     fn default() -> Self {
-        Self { api_key_env: "BYBIT_API_KEY".into(), api_secret_env: "BYBIT_API_SECRET".into(), file: None }
+        Self {
+            api_key_env: "BYBIT_API_KEY".into(),
+            api_secret_env: "BYBIT_API_SECRET".into(),
+            file: None,
+        }
     }
 }
 
@@ -134,8 +138,14 @@ impl Credentials {
     /// Read the credentials from the environment, falling back to the file.
     pub fn load(sources: &CredentialSources) -> Result<Self, String> {
         let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        if let (Some(key), Some(secret)) = (from_env(&sources.api_key_env), from_env(&sources.api_secret_env)) {
-            return Ok(Self { api_key: SecretString(key), api_secret: SecretString(secret) });
+        if let (Some(key), Some(secret)) = (
+            from_env(&sources.api_key_env),
+            from_env(&sources.api_secret_env),
+        ) {
+            return Ok(Self {
+                api_key: SecretString(key),
+                api_secret: SecretString(secret),
+            });
         }
         let Some(file) = &sources.file else {
             return Err(format!(
@@ -147,16 +157,31 @@ impl Credentials {
             .map_err(|e| format!("credentials.file: cannot read {}: {e}", file.display()))?;
         let mut key = None;
         let mut secret = None;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             match line.split_once('=') {
                 Some(("key", v)) => key = Some(v.trim().to_string()),
                 Some(("secret", v)) => secret = Some(v.trim().to_string()),
-                _ => return Err(format!("credentials.file {}: lines must be key=... or secret=...", file.display())),
+                _ => {
+                    return Err(format!(
+                        "credentials.file {}: lines must be key=... or secret=...",
+                        file.display()
+                    ));
+                }
             }
         }
         match (key, secret) {
-            (Some(k), Some(s)) => Ok(Self { api_key: SecretString(k), api_secret: SecretString(s) }),
-            _ => Err(format!("credentials.file {}: needs both key= and secret=", file.display())),
+            (Some(k), Some(s)) => Ok(Self {
+                api_key: SecretString(k),
+                api_secret: SecretString(s),
+            }),
+            _ => Err(format!(
+                "credentials.file {}: needs both key= and secret=",
+                file.display()
+            )),
         }
     }
 }
@@ -293,7 +318,11 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn describe(&self) -> String {
-        let mut s = format!("{}: {} problem(s)", self.path.display(), self.problems.len());
+        let mut s = format!(
+            "{}: {} problem(s)",
+            self.path.display(),
+            self.problems.len()
+        );
         for (key, problem) in &self.problems {
             s.push_str(&format!("\n  {key}: {problem}"));
         }
@@ -303,17 +332,31 @@ impl ConfigError {
 
 /// Read, parse and validate the configuration at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let fail = |key: &str, problem: String| ConfigError { path: path.to_owned(), problems: vec![(key.into(), problem)] };
-    let text = std::fs::read_to_string(path).map_err(|e| fail("<file>", format!("cannot read: {e}")))?;
+    let fail = |key: &str, problem: String| ConfigError {
+        path: path.to_owned(),
+        problems: vec![(key.into(), problem)],
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| fail("<file>", format!("cannot read: {e}")))?;
     let config = parse(&text).map_err(|(key, problem)| fail(&key, problem))?;
     let problems = config.validate(path.parent().unwrap_or(Path::new(".")));
-    if problems.is_empty() { Ok(config) } else { Err(ConfigError { path: path.to_owned(), problems }) }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError {
+            path: path.to_owned(),
+            problems,
+        })
+    }
 }
 
 /// Parse TOML text; a syntax error or unknown key comes back as `(key, problem)`.
 pub fn parse(text: &str) -> Result<Config, (String, String)> {
     toml::from_str(text).map_err(|e: toml::de::Error| {
-        let key = e.span().map(|s| locate(text, s.start)).unwrap_or_else(|| "<file>".into());
+        let key = e
+            .span()
+            .map(|s| locate(text, s.start))
+            .unwrap_or_else(|| "<file>".into());
         (key, e.message().to_string())
     })
 }
@@ -331,17 +374,23 @@ impl Config {
         let mut p: Vec<(String, String)> = Vec::new();
         let mut push = |key: String, problem: &str| p.push((key, problem.to_string()));
         match (self.environment, &self.endpoints) {
-            (Environment::Custom, None) => push("endpoints".into(), "required when environment = \"custom\""),
-            (Environment::Paper | Environment::Testnet | Environment::Mainnet, Some(_)) => {
-                push("endpoints".into(), "only allowed with environment = \"custom\"")
+            (Environment::Custom, None) => {
+                push("endpoints".into(), "required when environment = \"custom\"")
             }
+            (Environment::Paper | Environment::Testnet | Environment::Mainnet, Some(_)) => push(
+                "endpoints".into(),
+                "only allowed with environment = \"custom\"",
+            ),
             _ => {}
         }
         if self.instance_id.is_empty()
             || self.instance_id.len() > 6
             || !self.instance_id.chars().all(|c| c.is_ascii_alphanumeric())
         {
-            push("instance_id".into(), "must be 1 to 6 ASCII letters or digits");
+            push(
+                "instance_id".into(),
+                "must be 1 to 6 ASCII letters or digits",
+            );
         }
         if !(1..=10).contains(&self.router.levels) {
             push("router.levels".into(), "must be between 1 and 10");
@@ -354,21 +403,35 @@ impl Config {
         for (i, s) in self.symbols.iter().enumerate() {
             let key = |field: &str| format!("symbols[{i}].{field}");
             if s.symbol.is_empty() || !s.symbol.chars().all(|c| c.is_ascii_alphanumeric()) {
-                push(key("symbol"), "must be a non-empty exchange symbol such as BTCUSDT");
+                push(
+                    key("symbol"),
+                    "must be a non-empty exchange symbol such as BTCUSDT",
+                );
             } else if !seen.insert((s.symbol.clone(), s.category)) {
                 push(key("symbol"), "listed twice");
             }
             let module = resolve(base_dir, &s.strategy.module);
             if !module.is_file() {
-                push(key("strategy.module"), &format!("no such file: {}", module.display()));
+                push(
+                    key("strategy.module"),
+                    &format!("no such file: {}", module.display()),
+                );
             }
             match (&s.strategy.params, &s.strategy.params_file) {
                 (Some(_), Some(_)) => push(key("strategy"), "give params or params_file, not both"),
                 (None, Some(file)) => {
                     let file = resolve(base_dir, file);
-                    match std::fs::read(&file).map(|b| serde_json::from_slice::<serde_json::Value>(&b)) {
-                        Err(e) => push(key("strategy.params_file"), &format!("cannot read {}: {e}", file.display())),
-                        Ok(Err(e)) => push(key("strategy.params_file"), &format!("{}: not JSON: {e}", file.display())),
+                    match std::fs::read(&file)
+                        .map(|b| serde_json::from_slice::<serde_json::Value>(&b))
+                    {
+                        Err(e) => push(
+                            key("strategy.params_file"),
+                            &format!("cannot read {}: {e}", file.display()),
+                        ),
+                        Ok(Err(e)) => push(
+                            key("strategy.params_file"),
+                            &format!("{}: not JSON: {e}", file.display()),
+                        ),
                         Ok(Ok(_)) => {}
                     }
                 }
@@ -377,7 +440,10 @@ impl Config {
             let risk = s.risk.or(&self.default_risk);
             check_risk(&key("risk"), &s.risk, &mut push);
             if risk.max_position.is_none() {
-                push(key("risk.max_position"), "required (here or in [default_risk])");
+                push(
+                    key("risk.max_position"),
+                    "required (here or in [default_risk])",
+                );
             }
         }
         p
@@ -387,13 +453,22 @@ impl Config {
 fn check_risk(prefix: &str, r: &RiskConfig, push: &mut impl FnMut(String, &str)) {
     let positive = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v > 0.0);
     if !positive(r.max_position) {
-        push(format!("{prefix}.max_position"), "must be a finite number > 0");
+        push(
+            format!("{prefix}.max_position"),
+            "must be a finite number > 0",
+        );
     }
     if !positive(r.max_notional) {
-        push(format!("{prefix}.max_notional"), "must be a finite number > 0");
+        push(
+            format!("{prefix}.max_notional"),
+            "must be a finite number > 0",
+        );
     }
     if !positive(r.max_order_size) {
-        push(format!("{prefix}.max_order_size"), "must be a finite number > 0");
+        push(
+            format!("{prefix}.max_order_size"),
+            "must be a finite number > 0",
+        );
     }
     if r.max_open_orders == Some(0) {
         push(format!("{prefix}.max_open_orders"), "must be at least 1");
@@ -405,7 +480,11 @@ fn check_risk(prefix: &str, r: &RiskConfig, push: &mut impl FnMut(String, &str))
 
 /// `path` relative to `base_dir` unless absolute.
 pub fn resolve(base_dir: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() { path.to_owned() } else { base_dir.join(path) }
+    if path.is_absolute() {
+        path.to_owned()
+    } else {
+        base_dir.join(path)
+    }
 }
 
 impl StrategyConfig {
@@ -452,11 +531,27 @@ mod tests {
     fn good_config_validates_and_resolves_params() {
         let dir = dir_with_module();
         let c = parse(GOOD).unwrap();
-        assert!(c.validate(dir.path()).is_empty(), "{:?}", c.validate(dir.path()));
-        assert_eq!(c.symbols[1].risk.or(&c.default_risk).max_position, Some(2.0));
-        assert_eq!(c.symbols[0].risk.or(&c.default_risk).stale_after_ms, Some(3000));
-        assert_eq!(c.symbols[0].strategy.params_json(dir.path()).unwrap(), br#"{"half_spread_bps":5}"#);
-        assert_eq!(c.symbols[1].strategy.params_json(dir.path()).unwrap(), br#"{"gamma": 0.1}"#);
+        assert!(
+            c.validate(dir.path()).is_empty(),
+            "{:?}",
+            c.validate(dir.path())
+        );
+        assert_eq!(
+            c.symbols[1].risk.or(&c.default_risk).max_position,
+            Some(2.0)
+        );
+        assert_eq!(
+            c.symbols[0].risk.or(&c.default_risk).stale_after_ms,
+            Some(3000)
+        );
+        assert_eq!(
+            c.symbols[0].strategy.params_json(dir.path()).unwrap(),
+            br#"{"half_spread_bps":5}"#
+        );
+        assert_eq!(
+            c.symbols[1].strategy.params_json(dir.path()).unwrap(),
+            br#"{"gamma": 0.1}"#
+        );
     }
 
     #[test]
@@ -493,8 +588,12 @@ mod tests {
 
     #[test]
     fn syntax_errors_and_unknown_keys_are_named() {
-        let (key, problem) = parse("environment = \"paper\"\n[[symbols]]\nsymbol = \"X\"\nstrat = 1\n").unwrap_err();
-        assert!(problem.contains("unknown field `strat`"), "{key}: {problem}");
+        let (key, problem) =
+            parse("environment = \"paper\"\n[[symbols]]\nsymbol = \"X\"\nstrat = 1\n").unwrap_err();
+        assert!(
+            problem.contains("unknown field `strat`"),
+            "{key}: {problem}"
+        );
         assert_eq!(key, "line 4");
         let (_, problem) = parse("environment = \"moon\"").unwrap_err();
         assert!(problem.contains("unknown variant `moon`"), "{problem}");
@@ -506,7 +605,10 @@ mod tests {
     fn secrets_never_print() {
         let s = SecretString::new("hunter2".into());
         assert_eq!(format!("{s:?} {s}"), "*** ***");
-        let c = Credentials { api_key: SecretString::new("k".into()), api_secret: s };
+        let c = Credentials {
+            api_key: SecretString::new("k".into()),
+            api_secret: s,
+        };
         assert!(!format!("{c:?}").contains("hunter2"));
     }
 
@@ -522,7 +624,11 @@ mod tests {
         };
         let c = Credentials::load(&sources).unwrap();
         assert_eq!((c.api_key.expose(), c.api_secret.expose()), ("abc", "def"));
-        let err = Credentials::load(&CredentialSources { file: None, ..sources }).unwrap_err();
+        let err = Credentials::load(&CredentialSources {
+            file: None,
+            ..sources
+        })
+        .unwrap_err();
         assert!(err.contains("QUOTER_TEST_UNSET_KEY"), "{err}");
     }
 }

@@ -43,7 +43,8 @@ pub trait Strategy: Sized {
         Vec::new()
     }
 
-    /// Restore state saved by [`Strategy::save_state`] (possibly by an older build).
+    /// Restore state saved by [`Strategy::save_state`] (possibly by an older build). An empty
+    /// state means "start fresh" and should be accepted.
     /// The default accepts anything and ignores it.
     fn restore_state(&mut self, _state: &[u8]) -> Result<(), String> {
         Ok(())

@@ -74,6 +74,11 @@ pub struct SimConfig {
     /// Rate limits.
     #[serde(default)]
     pub limits: LimitConfig,
+    /// Delay before acknowledging a WS subscribe or answering a WS-trade op, in ms.
+    /// Mimics the network round trip: pybit records a subscription (and a WS-trade
+    /// callback) only after sending it, so an instant loopback reply races it.
+    #[serde(default = "default_ws_ack_delay")]
+    pub ws_ack_delay_ms: u64,
 }
 
 /// One account.
@@ -187,6 +192,9 @@ impl Default for LimitConfig {
 fn default_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
+fn default_ws_ack_delay() -> u64 {
+    10
+}
 fn default_seed() -> u64 {
     42
 }
@@ -285,6 +293,7 @@ impl Default for SimConfig {
             symbols: default_symbols(),
             fees: FeeConfig::default(),
             limits: LimitConfig::default(),
+            ws_ack_delay_ms: default_ws_ack_delay(),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::config::Category;
 use crate::rest;
-use crate::state::{Faults, Shared};
+use crate::state::{Faults, Shared, WS_PRIVATE, WS_PUBLIC, WS_TRADE};
 use crate::ws;
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
@@ -43,8 +43,16 @@ async fn trade(ws: WebSocketUpgrade, State(s): State<Arc<Shared>>) -> Response {
 }
 
 /// `POST /sim/fault` with a JSON body; every key optional:
-/// `{"fail_next": N, "fail_code": 10006|10016|500..599, "delay_ms": ms, "clock_skew_ms": ms,
-///   "pause_matching": bool, "reset": true}`.
+/// - `"fail_next": N, "fail_code": 10006|10016|500..599`: answer the next N REST requests
+///   with that retCode (HTTP 200) or HTTP status;
+/// - `"delay_ms": ms`: delay every REST response;
+/// - `"clock_skew_ms": ms`: skew the server clock (timestamps, 10002 window);
+/// - `"pause_matching": bool`: resting orders stop being filled by the market;
+/// - `"reject_orders": N, "reject_code": code`: reject the next N orders (default 10001);
+/// - `"skip_seq": N`: the next N book publications skip one `u` (a gap);
+/// - `"close_ws": "public"|"private"|"trade"|"all"`: close those connections now;
+/// - `"stale_public": bool`, `"stale_private": bool`: keep streams open, publish nothing;
+/// - `"reset": true`: clear the REST faults first.
 async fn fault(State(s): State<Arc<Shared>>, body: String) -> axum::Json<Value> {
     let v: Value = serde_json::from_str(&body).unwrap_or(json!({}));
     let n = |k: &str| v.get(k).and_then(Value::as_i64);
@@ -69,6 +77,30 @@ async fn fault(State(s): State<Arc<Shared>>, body: String) -> axum::Json<Value> 
         if let Some(b) = v.get("pause_matching").and_then(Value::as_bool) {
             e.matching_paused = b;
         }
+        if let Some(x) = n("reject_orders") {
+            e.reject_next_orders = x.max(0) as u32;
+            e.reject_code = n("reject_code").unwrap_or(10001);
+        }
+        if let Some(x) = n("skip_seq") {
+            e.skip_book_u = x.max(0) as u32;
+        }
+    }
+    let flag = |k: &str| v.get(k).and_then(Value::as_bool);
+    if let Some(b) = flag("stale_public") {
+        s.public_stale.store(b, Ordering::Relaxed);
+    }
+    if let Some(b) = flag("stale_private") {
+        s.private_stale.store(b, Ordering::Relaxed);
+    }
+    let mask = match v.get("close_ws").and_then(Value::as_str) {
+        Some("public") => WS_PUBLIC,
+        Some("private") => WS_PRIVATE,
+        Some("trade") => WS_TRADE,
+        Some("all") => WS_PUBLIC | WS_PRIVATE | WS_TRADE,
+        _ => 0,
+    };
+    if mask != 0 {
+        s.close_ws(mask);
     }
     axum::Json(json!({"ok": true}))
 }

@@ -5,7 +5,7 @@ use crate::engine::{BOOK_DEPTHS, Engine};
 use crate::ratelimit::Limiter;
 use crate::record::Record;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// Kind of a public topic.
@@ -51,7 +51,22 @@ pub struct Shared {
     pub conn_seq: AtomicU64,
     /// Injected faults.
     pub faults: Mutex<Faults>,
+    /// See [`SimConfig::ws_ack_delay_ms`].
+    pub ws_ack_delay: std::time::Duration,
+    /// Close WS connections: (generation, mask of [`WS_PUBLIC`]/[`WS_PRIVATE`]/[`WS_TRADE`]).
+    pub ws_kill: tokio::sync::watch::Sender<(u64, u8)>,
+    /// Public streams stay open but publish nothing (fault injection).
+    pub public_stale: AtomicBool,
+    /// Private streams stay open but push nothing (fault injection).
+    pub private_stale: AtomicBool,
 }
+
+/// Mask bit: public connections.
+pub const WS_PUBLIC: u8 = 1;
+/// Mask bit: private connections.
+pub const WS_PRIVATE: u8 = 2;
+/// Mask bit: trade connections.
+pub const WS_TRADE: u8 = 4;
 
 impl Shared {
     /// Build from config.
@@ -82,6 +97,10 @@ impl Shared {
             topics,
             conn_seq: AtomicU64::new(1),
             faults: Mutex::new(Faults::default()),
+            ws_ack_delay: std::time::Duration::from_millis(cfg.ws_ack_delay_ms),
+            ws_kill: tokio::sync::watch::channel((0, 0)).0,
+            public_stale: AtomicBool::new(false),
+            private_stale: AtomicBool::new(false),
         }
     }
 
@@ -109,6 +128,14 @@ impl Shared {
     pub fn conn_id(&self) -> String {
         let n = self.conn_seq.fetch_add(1, Ordering::Relaxed);
         format!("sim{n:016x}-{n:x}")
+    }
+
+    /// Close every connection of the kinds in `mask`.
+    pub fn close_ws(&self, mask: u8) {
+        self.ws_kill.send_modify(|(g, m)| {
+            *g += 1;
+            *m = mask;
+        });
     }
 
     /// Server time, ms.

@@ -35,13 +35,23 @@ const SYMBOL: &str = "BTCUSDT";
 
 /// Price in ticks of 0.10, printed with two decimals like Bybit ("30247.20").
 fn push_level(out: &mut String, ticks: i64, lots: i64) {
-    let _ = write!(out, "[\"{}.{}0\",\"{}.{:03}\"]", ticks / 10, ticks % 10, lots / 1000, lots % 1000);
+    let _ = write!(
+        out,
+        "[\"{}.{}0\",\"{}.{:03}\"]",
+        ticks / 10,
+        ticks % 10,
+        lots / 1000,
+        lots % 1000
+    );
 }
 
 fn message(kind: &str, u: u64, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> String {
     let ts = 1_687_940_967_466 + u as i64 * 20;
     let mut s = String::with_capacity(64 + 24 * (bids.len() + asks.len()));
-    let _ = write!(s, "{{\"topic\":\"orderbook.50.{SYMBOL}\",\"type\":\"{kind}\",\"ts\":{ts},\"data\":{{\"s\":\"{SYMBOL}\",\"b\":[");
+    let _ = write!(
+        s,
+        "{{\"topic\":\"orderbook.50.{SYMBOL}\",\"type\":\"{kind}\",\"ts\":{ts},\"data\":{{\"s\":\"{SYMBOL}\",\"b\":["
+    );
     for (i, &(p, q)) in bids.iter().enumerate() {
         if i > 0 {
             s.push(',');
@@ -55,7 +65,12 @@ fn message(kind: &str, u: u64, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Stri
         }
         push_level(&mut s, p, q);
     }
-    let _ = write!(s, "],\"u\":{u},\"seq\":{}}},\"cts\":{}}}", 66_544_703_342 + u * 3, ts - 2);
+    let _ = write!(
+        s,
+        "],\"u\":{u},\"seq\":{}}},\"cts\":{}}}",
+        66_544_703_342 + u * 3,
+        ts - 2
+    );
     s
 }
 
@@ -89,13 +104,20 @@ pub fn generate(seed: u64, n: usize) -> Stream {
             let is_bid = rng.below(2) == 0;
             let best_bid = *bids.keys().next_back().unwrap_or(&(mid - 100));
             let best_ask = *asks.keys().next().unwrap_or(&(mid + 100));
-            let (side, delta, other_best) =
-                if is_bid { (&mut bids, &mut db, best_ask) } else { (&mut asks, &mut da, best_bid) };
+            let (side, delta, other_best) = if is_bid {
+                (&mut bids, &mut db, best_ask)
+            } else {
+                (&mut asks, &mut da, best_bid)
+            };
             let roll = rng.below(100);
             // Level index biased to the top of the book.
             let idx = (rng.below(DEPTH as u64).min(rng.below(DEPTH as u64))) as usize;
             let price_at = |side: &BTreeMap<i64, i64>, i: usize| {
-                if is_bid { side.keys().rev().nth(i).copied() } else { side.keys().nth(i).copied() }
+                if is_bid {
+                    side.keys().rev().nth(i).copied()
+                } else {
+                    side.keys().nth(i).copied()
+                }
             };
             if roll < 60 || side.len() < DEPTH - 5 && roll < 80 {
                 // Size update (or re-insert when the side is thin).
@@ -112,16 +134,24 @@ pub fn generate(seed: u64, n: usize) -> Stream {
             } else {
                 // Insert a new level, possibly inside the spread, never crossing.
                 let off = 1 + rng.below(60) as i64;
-                let p = if is_bid { other_best - off } else { other_best + off };
-                if !side.contains_key(&p) {
+                let p = if is_bid {
+                    other_best - off
+                } else {
+                    other_best + off
+                };
+                if let std::collections::btree_map::Entry::Vacant(slot) = side.entry(p) {
                     let q = 1 + rng.below(40_000) as i64;
-                    side.insert(p, q);
+                    slot.insert(q);
                     delta.insert(p, q);
                 }
             }
             // Levels past depth 50 fall off the stream.
             while side.len() > DEPTH {
-                let worst = if is_bid { *side.keys().next().unwrap() } else { *side.keys().next_back().unwrap() };
+                let worst = if is_bid {
+                    *side.keys().next().unwrap()
+                } else {
+                    *side.keys().next_back().unwrap()
+                };
                 side.remove(&worst);
                 delta.insert(worst, 0);
             }

@@ -162,13 +162,27 @@ mod tests {
             ("9223372036854775807", i64::MAX, 0),
         ];
         for &(text, mantissa, scale) in cases {
-            assert_eq!(Fixed::parse(text.as_bytes()), Some(Fixed::new(mantissa, scale)), "{text}");
+            assert_eq!(
+                Fixed::parse(text.as_bytes()),
+                Some(Fixed::new(mantissa, scale)),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn rejects_malformed_numbers() {
-        for text in ["", "-", ".", "1e5", "1.2.3", "12a", "9223372036854775808", " 1", "0.1234567890123456789"] {
+        for text in [
+            "",
+            "-",
+            ".",
+            "1e5",
+            "1.2.3",
+            "12a",
+            "9223372036854775808",
+            " 1",
+            "0.1234567890123456789",
+        ] {
             assert_eq!(Fixed::parse(text.as_bytes()), None, "{text:?}");
         }
     }

@@ -40,7 +40,9 @@ struct Side {
 
 impl Side {
     fn new() -> Self {
-        Self { levels: Vec::with_capacity(RESERVED_LEVELS) }
+        Self {
+            levels: Vec::with_capacity(RESERVED_LEVELS),
+        }
     }
 
     #[inline]
@@ -150,13 +152,19 @@ impl OrderBook {
             if update.update_id != expected {
                 return Err(self.fail(
                     ResyncReason::Gap,
-                    BookError::Gap { expected, got: update.update_id },
+                    BookError::Gap {
+                        expected,
+                        got: update.update_id,
+                    },
                 ));
             }
             if update.seq < self.last_seq {
                 return Err(self.fail(
                     ResyncReason::SeqRegressed,
-                    BookError::SeqRegressed { last: self.last_seq, got: update.seq },
+                    BookError::SeqRegressed {
+                        last: self.last_seq,
+                        got: update.seq,
+                    },
                 ));
             }
         }
@@ -167,16 +175,20 @@ impl OrderBook {
         self.last_seq = update.seq;
         self.ts_exchange_ms = update.ts_exchange_ms;
         self.ts_local_ms = ts_local_ms;
-        if let (Some((bid, _)), Some((neg_ask, _))) = (self.bids.best(), self.asks.best()) {
-            if bid >= -neg_ask {
-                let err = BookError::Crossed {
-                    best_bid: Decimal::new(bid, u32::from(self.price_scale)),
-                    best_ask: Decimal::new(-neg_ask, u32::from(self.price_scale)),
-                };
-                return Err(self.fail(ResyncReason::Crossed, err));
-            }
+        if let (Some((bid, _)), Some((neg_ask, _))) = (self.bids.best(), self.asks.best())
+            && bid >= -neg_ask
+        {
+            let err = BookError::Crossed {
+                best_bid: Decimal::new(bid, u32::from(self.price_scale)),
+                best_ask: Decimal::new(-neg_ask, u32::from(self.price_scale)),
+            };
+            return Err(self.fail(ResyncReason::Crossed, err));
         }
-        Ok(if reset { ApplyOutcome::Reset } else { ApplyOutcome::Applied })
+        Ok(if reset {
+            ApplyOutcome::Reset
+        } else {
+            ApplyOutcome::Applied
+        })
     }
 
     #[inline]
@@ -198,8 +210,14 @@ impl OrderBook {
         let size = level.size.to_scale(self.qty_scale).filter(|s| *s >= 0);
         match (price, size) {
             (Some(p), Some(s)) => Ok((p, s)),
-            (None, _) => Err(BookError::BadLevel { what: "price", value: level.price.to_decimal() }),
-            (_, None) => Err(BookError::BadLevel { what: "size", value: level.size.to_decimal() }),
+            (None, _) => Err(BookError::BadLevel {
+                what: "price",
+                value: level.price.to_decimal(),
+            }),
+            (_, None) => Err(BookError::BadLevel {
+                what: "size",
+                value: level.size.to_decimal(),
+            }),
         }
     }
 

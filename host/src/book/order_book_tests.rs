@@ -12,7 +12,13 @@ fn book() -> OrderBook {
     OrderBook::new("BTCUSDT", dec("0.10"), dec("0.001")).unwrap()
 }
 
-fn update(kind: UpdateKind, u: u64, seq: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> BookUpdate {
+fn update(
+    kind: UpdateKind,
+    u: u64,
+    seq: u64,
+    bids: &[(&str, &str)],
+    asks: &[(&str, &str)],
+) -> BookUpdate {
     BookUpdate {
         kind,
         symbol: "BTCUSDT".into(),
@@ -43,13 +49,22 @@ fn snapshot_makes_book_whole_with_sorted_sides() {
     assert!(!b.is_whole());
     assert_eq!(b.apply(&snapshot(), 7).unwrap(), ApplyOutcome::Reset);
     assert!(b.is_whole());
-    assert_eq!(b.best_bid().unwrap(), BookLevel { price: dec("16493.5"), size: dec("0.006") });
+    assert_eq!(
+        b.best_bid().unwrap(),
+        BookLevel {
+            price: dec("16493.5"),
+            size: dec("0.006")
+        }
+    );
     assert_eq!(b.best_ask().unwrap().price, dec("16611.0"));
     let bids: Vec<_> = b.bids().map(|l| l.price).collect();
     assert_eq!(bids, vec![dec("16493.5"), dec("16493.0")]);
     let asks: Vec<_> = b.asks().map(|l| l.price).collect();
     assert_eq!(asks, vec![dec("16611.0"), dec("16612.0")]);
-    assert_eq!((b.last_update_id(), b.last_seq(), b.ts_local_ms()), (100, 5000, 7));
+    assert_eq!(
+        (b.last_update_id(), b.last_seq(), b.ts_local_ms()),
+        (100, 5000, 7)
+    );
 }
 
 #[test]
@@ -65,9 +80,15 @@ fn delta_inserts_overwrites_and_deletes() {
     );
     assert_eq!(b.apply(&d, 0).unwrap(), ApplyOutcome::Applied);
     let bids: Vec<_> = b.bids().map(|l| (l.price, l.size)).collect();
-    assert_eq!(bids, vec![(dec("16494"), dec("2")), (dec("16493"), dec("1.5"))]);
+    assert_eq!(
+        bids,
+        vec![(dec("16494"), dec("2")), (dec("16493"), dec("1.5"))]
+    );
     let asks: Vec<_> = b.asks().map(|l| (l.price, l.size)).collect();
-    assert_eq!(asks, vec![(dec("16610"), dec("0.5")), (dec("16611"), dec("0.029"))]);
+    assert_eq!(
+        asks,
+        vec![(dec("16610"), dec("0.5")), (dec("16611"), dec("0.029"))]
+    );
     assert_eq!(b.depth(), (2, 2));
 }
 
@@ -77,14 +98,38 @@ fn sequencing_table() {
     let cases: &[(u64, u64, Option<BookError>)] = &[
         (101, 5001, None),
         (101, 5000, None),
-        (102, 5001, Some(BookError::Gap { expected: 101, got: 102 })),
-        (100, 5001, Some(BookError::Gap { expected: 101, got: 100 })),
-        (101, 4999, Some(BookError::SeqRegressed { last: 5000, got: 4999 })),
+        (
+            102,
+            5001,
+            Some(BookError::Gap {
+                expected: 101,
+                got: 102,
+            }),
+        ),
+        (
+            100,
+            5001,
+            Some(BookError::Gap {
+                expected: 101,
+                got: 100,
+            }),
+        ),
+        (
+            101,
+            4999,
+            Some(BookError::SeqRegressed {
+                last: 5000,
+                got: 4999,
+            }),
+        ),
     ];
     for (u, seq, want) in cases {
         let mut b = book();
         b.apply(&snapshot(), 0).unwrap();
-        let got = b.apply(&update(UpdateKind::Delta, *u, *seq, &[("16490.00", "1")], &[]), 0);
+        let got = b.apply(
+            &update(UpdateKind::Delta, *u, *seq, &[("16490.00", "1")], &[]),
+            0,
+        );
         match want {
             None => assert!(got.is_ok() && b.is_whole(), "u={u} seq={seq}"),
             Some(err) => {
@@ -99,17 +144,26 @@ fn sequencing_table() {
 fn gap_needs_resync_until_next_snapshot() {
     let mut b = book();
     b.apply(&snapshot(), 0).unwrap();
-    let err = b.apply(&update(UpdateKind::Delta, 105, 5001, &[], &[]), 0).unwrap_err();
+    let err = b
+        .apply(&update(UpdateKind::Delta, 105, 5001, &[], &[]), 0)
+        .unwrap_err();
     assert_eq!(err.resync_reason(), Some(ResyncReason::Gap));
     assert_eq!(b.state(), BookState::NeedsResync(ResyncReason::Gap));
     // Deltas are dropped while broken, even ones that would follow.
-    assert_eq!(b.apply(&update(UpdateKind::Delta, 106, 5002, &[], &[]), 0).unwrap(), ApplyOutcome::Ignored);
+    assert_eq!(
+        b.apply(&update(UpdateKind::Delta, 106, 5002, &[], &[]), 0)
+            .unwrap(),
+        ApplyOutcome::Ignored
+    );
     assert!(!b.is_whole());
     let mut snap = snapshot();
     snap.update_id = 200;
     assert_eq!(b.apply(&snap, 0).unwrap(), ApplyOutcome::Reset);
     assert!(b.is_whole());
-    assert!(b.apply(&update(UpdateKind::Delta, 201, 5001, &[], &[]), 0).is_ok());
+    assert!(
+        b.apply(&update(UpdateKind::Delta, 201, 5001, &[], &[]), 0)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -124,11 +178,20 @@ fn delta_before_any_snapshot_is_ignored() {
 fn update_id_one_resets_like_a_snapshot() {
     let mut b = book();
     b.apply(&snapshot(), 0).unwrap();
-    let restart = update(UpdateKind::Delta, 1, 1, &[("100.0", "1")], &[("101.0", "2")]);
+    let restart = update(
+        UpdateKind::Delta,
+        1,
+        1,
+        &[("100.0", "1")],
+        &[("101.0", "2")],
+    );
     assert_eq!(b.apply(&restart, 0).unwrap(), ApplyOutcome::Reset);
     assert_eq!(b.depth(), (1, 1));
     assert_eq!(b.best_bid().unwrap().price, dec("100"));
-    assert!(b.apply(&update(UpdateKind::Delta, 2, 2, &[], &[]), 0).is_ok());
+    assert!(
+        b.apply(&update(UpdateKind::Delta, 2, 2, &[], &[]), 0)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -137,7 +200,13 @@ fn crossed_book_needs_resync() {
     b.apply(&snapshot(), 0).unwrap();
     let d = update(UpdateKind::Delta, 101, 5001, &[("16611.00", "1")], &[]);
     let err = b.apply(&d, 0).unwrap_err();
-    assert_eq!(err, BookError::Crossed { best_bid: dec("16611.0"), best_ask: dec("16611.0") });
+    assert_eq!(
+        err,
+        BookError::Crossed {
+            best_bid: dec("16611.0"),
+            best_ask: dec("16611.0")
+        }
+    );
     assert_eq!(b.state(), BookState::NeedsResync(ResyncReason::Crossed));
 }
 
@@ -146,7 +215,10 @@ fn stale_stream_needs_resync() {
     let mut b = book();
     b.apply(&snapshot(), 1_000).unwrap();
     assert!(b.check_stale(1_500, 1_000).is_ok());
-    assert_eq!(b.check_stale(2_001, 1_000).unwrap_err(), BookError::Stale { silent_ms: 1_001 });
+    assert_eq!(
+        b.check_stale(2_001, 1_000).unwrap_err(),
+        BookError::Stale { silent_ms: 1_001 }
+    );
     assert_eq!(b.state(), BookState::NeedsResync(ResyncReason::Stale));
 }
 
@@ -155,11 +227,17 @@ fn level_finer_than_tick_or_negative_is_rejected() {
     let mut b = book();
     b.apply(&snapshot(), 0).unwrap();
     let d = update(UpdateKind::Delta, 101, 5001, &[("16490.05", "1")], &[]);
-    assert!(matches!(b.apply(&d, 0), Err(BookError::BadLevel { what: "price", .. })));
+    assert!(matches!(
+        b.apply(&d, 0),
+        Err(BookError::BadLevel { what: "price", .. })
+    ));
     assert!(!b.is_whole());
     let mut b = book();
     let s = update(UpdateKind::Snapshot, 1, 1, &[("10.0", "-1")], &[]);
-    assert!(matches!(b.apply(&s, 0), Err(BookError::BadLevel { what: "size", .. })));
+    assert!(matches!(
+        b.apply(&s, 0),
+        Err(BookError::BadLevel { what: "size", .. })
+    ));
 }
 
 #[test]
@@ -168,7 +246,10 @@ fn wrong_symbol_is_refused_without_breaking_the_book() {
     b.apply(&snapshot(), 0).unwrap();
     let mut d = update(UpdateKind::Delta, 101, 5001, &[], &[]);
     d.symbol = "ETHUSDT".into();
-    assert!(matches!(b.apply(&d, 0), Err(BookError::SymbolMismatch { .. })));
+    assert!(matches!(
+        b.apply(&d, 0),
+        Err(BookError::SymbolMismatch { .. })
+    ));
     assert!(b.is_whole());
 }
 
@@ -181,11 +262,16 @@ fn bad_instrument_is_refused() {
 #[test]
 fn fill_view_writes_top_levels_best_first() {
     let mut b = book();
-    let bids: Vec<(String, String)> = (0..30).map(|i| (format!("{}.0", 1000 - i), "1.5".into())).collect();
-    let asks: Vec<(String, String)> = (0..5).map(|i| (format!("{}.0", 1001 + i), "0.25".into())).collect();
+    let bids: Vec<(String, String)> = (0..30)
+        .map(|i| (format!("{}.0", 1000 - i), "1.5".into()))
+        .collect();
+    let asks: Vec<(String, String)> = (0..5)
+        .map(|i| (format!("{}.0", 1001 + i), "0.25".into()))
+        .collect();
     let bids: Vec<(&str, &str)> = bids.iter().map(|(p, s)| (p.as_str(), s.as_str())).collect();
     let asks: Vec<(&str, &str)> = asks.iter().map(|(p, s)| (p.as_str(), s.as_str())).collect();
-    b.apply(&update(UpdateKind::Snapshot, 9, 9, &bids, &asks), 0).unwrap();
+    b.apply(&update(UpdateKind::Snapshot, 9, 9, &bids, &asks), 0)
+        .unwrap();
     let mut view = MarketView::new("OLD");
     view.asks[10] = plugin_api::Level::new(5.0, 5.0);
     b.fill_view(&mut view);
@@ -211,9 +297,19 @@ struct Step {
 fn steps() -> impl Strategy<Value = Vec<Step>> {
     let step = (
         -5i64..=5,
-        prop::collection::vec((any::<bool>(), 1i64..=30, prop_oneof![Just(0i64), 1i64..=1000]), 0..20),
+        prop::collection::vec(
+            (
+                any::<bool>(),
+                1i64..=30,
+                prop_oneof![Just(0i64), 1i64..=1000],
+            ),
+            0..20,
+        ),
     )
-        .prop_map(|(drift, changes)| Step { mid: drift, changes });
+        .prop_map(|(drift, changes)| Step {
+            mid: drift,
+            changes,
+        });
     prop::collection::vec(step, 1..60)
 }
 

@@ -117,7 +117,11 @@ pub fn parse_parts(s: &str) -> Result<ParsedLinkId<'_>, ModelError> {
         return Err(foreign());
     }
     let level = digits.parse().map_err(|_| foreign())?;
-    if seq.is_empty() || !seq.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase()) {
+    if seq.is_empty()
+        || !seq
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    {
         return Err(foreign());
     }
     let seq = u64::from_str_radix(seq, 36).map_err(|_| foreign())?;
@@ -140,7 +144,10 @@ fn validate_prefix(prefix: &str) -> Result<(), ModelError> {
     if prefix.is_empty() || prefix.len() > MAX_PREFIX_LEN {
         return bad("prefix must be 1 to 8 characters");
     }
-    if !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !prefix
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return bad("prefix allows only [A-Za-z0-9_]");
     }
     Ok(())
@@ -215,8 +222,22 @@ mod tests {
         let cases = [
             ("q1", "BTCUSDT", Side::Buy, 0, 0, "q1-BTCUSDT-b0-0"),
             ("q1", "BTCUSDT", Side::Sell, 9, 35, "q1-BTCUSDT-s9-z"),
-            ("HOST_7", "BTC-26DEC25", Side::Buy, 12, 36, "HOST_7-BTC-26DEC25-b12-10"),
-            ("a", "ETHUSDT", Side::Sell, 3, 1_763_700_000_000, "a-ETHUSDT-s3-mi8dfxmo"),
+            (
+                "HOST_7",
+                "BTC-26DEC25",
+                Side::Buy,
+                12,
+                36,
+                "HOST_7-BTC-26DEC25-b12-10",
+            ),
+            (
+                "a",
+                "ETHUSDT",
+                Side::Sell,
+                3,
+                1_763_700_000_000,
+                "a-ETHUSDT-s3-mi8dfxmo",
+            ),
         ];
         for (prefix, symbol, side, level, seq, text) in cases {
             let id = OrderLinkId::new(prefix, symbol, side, level, seq).unwrap();
@@ -224,7 +245,13 @@ mod tests {
             let parts = OrderLinkId::parse(text).unwrap();
             assert_eq!(
                 parts.parts(),
-                ParsedLinkId { prefix, symbol, side, level, seq }
+                ParsedLinkId {
+                    prefix,
+                    symbol,
+                    side,
+                    level,
+                    seq
+                }
             );
             assert!(id.has_prefix(prefix) && !id.has_prefix("zz"));
         }

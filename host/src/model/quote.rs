@@ -90,7 +90,9 @@ pub fn quotes_from_ladder(inst: &Instrument, ladder: &Ladder) -> Result<DesiredQ
         for (i, level) in levels.iter().enumerate() {
             let level_index = i as u8;
             let price = inst.price_from_f64(side, level.price)?;
-            let qty = inst.qty_from_f64(level.size)?.min(inst.round_qty(inst.max_qty));
+            let qty = inst
+                .qty_from_f64(level.size)?
+                .min(inst.round_qty(inst.max_qty));
             let reason = if qty.is_zero() {
                 Some(DropReason::ZeroQty)
             } else if !inst.meets_min_qty(qty) {
@@ -132,8 +134,8 @@ pub fn quotes_from_ladder(inst: &Instrument, ladder: &Ladder) -> Result<DesiredQ
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::instrument::test_instrument;
     use crate::model::Category;
+    use crate::model::instrument::test_instrument;
     use rust_decimal_macros::dec;
 
     fn ladder(bids: &[(f64, f64)], asks: &[(f64, f64)]) -> Ladder {
@@ -151,22 +153,46 @@ mod tests {
     fn converts_rounds_and_drops() {
         let inst = test_instrument(Category::Linear);
         let l = ladder(
-            &[(100.09999999999, 0.5), (100.05, 0.0004), (99.0, 0.1), (98.0, 0.04)],
+            &[
+                (100.09999999999, 0.5),
+                (100.05, 0.0004),
+                (99.0, 0.1),
+                (98.0, 0.04),
+            ],
             &[(100.21, 1000.0), (100.3, 0.0)],
         );
         let q = quotes_from_ladder(&inst, &l).unwrap();
         assert_eq!(
             q.bids,
             vec![
-                Quote { side: Side::Buy, level: 0, price: dec!(100.1), qty: dec!(0.5) },
-                Quote { side: Side::Buy, level: 2, price: dec!(99), qty: dec!(0.1) },
+                Quote {
+                    side: Side::Buy,
+                    level: 0,
+                    price: dec!(100.1),
+                    qty: dec!(0.5)
+                },
+                Quote {
+                    side: Side::Buy,
+                    level: 2,
+                    price: dec!(99),
+                    qty: dec!(0.1)
+                },
             ]
         );
         assert_eq!(
             q.asks,
-            vec![Quote { side: Side::Sell, level: 0, price: dec!(100.3), qty: dec!(100) }]
+            vec![Quote {
+                side: Side::Sell,
+                level: 0,
+                price: dec!(100.3),
+                qty: dec!(100)
+            }]
         );
-        let reasons: Vec<_> = q.dropped.iter().map(|d| (d.side, d.level, d.reason)).collect();
+        let reasons: Vec<_> = q
+            .dropped
+            .iter()
+            .map(|d| (d.side, d.level, d.reason))
+            .collect();
         assert_eq!(
             reasons,
             vec![
@@ -194,7 +220,10 @@ mod tests {
         let crossed = ladder(&[(100.2, 1.0)], &[(100.1, 1.0)]);
         assert_eq!(
             quotes_from_ladder(&inst, &crossed),
-            Err(ModelError::CrossedLadder { bid: dec!(100.2), ask: dec!(100.1) })
+            Err(ModelError::CrossedLadder {
+                bid: dec!(100.2),
+                ask: dec!(100.1)
+            })
         );
     }
 

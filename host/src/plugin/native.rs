@@ -5,14 +5,13 @@
 //! libraries are never unloaded (a swapped-out strategy's code may still be on a stack, or have
 //! registered thread-local destructors); the cost is the mapping of each retired build.
 //!
-//! Native code cannot be interrupted: a `quote` or `on_fill` call that overruns the deadline is
-//! reported as a timeout after it returns, and the instance is disabled. Native plugins are trusted code.
+//! Native code cannot be interrupted, so no per-call deadline applies: native plugins are
+//! trusted code (a stuck symbol is the strategy runtime's watchdog's business).
 #![allow(unsafe_code)]
 
 use std::ffi::c_void;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use plugin_api::native::{ABI_VERSION_SYMBOL, ByteBuf, NativeVTable, VTABLE_SYMBOL};
 use plugin_api::{ABI_VERSION, ErrorBuf, Fill, Ladder, QuoteInput, UpdateOutcome, status};
@@ -105,7 +104,7 @@ impl NativeModule {
         &self,
         path: &Path,
         params_json: &[u8],
-        limits: &PluginLimits,
+        _limits: &PluginLimits,
     ) -> Result<NativeInstance, PluginError> {
         let mut err = Box::<ErrorBuf>::default();
         // SAFETY: params slice and error buffer are valid for the call.
@@ -133,7 +132,6 @@ impl NativeModule {
             vtable: self.vtable,
             handle,
             err,
-            deadline: limits.call_deadline,
             path: path.to_owned(),
             disabled: false,
         })
@@ -145,7 +143,6 @@ pub struct NativeInstance {
     vtable: &'static NativeVTable,
     handle: *mut c_void,
     err: Box<ErrorBuf>,
-    deadline: Duration,
     path: PathBuf,
     disabled: bool,
 }
@@ -165,16 +162,14 @@ impl NativeInstance {
     /// Quote into `out`.
     pub fn quote(&mut self, input: &QuoteInput, out: &mut Ladder) -> Result<(), PluginError> {
         self.guard()?;
-        let start = Some(Instant::now());
         // SAFETY: handle is live; input, out and err are valid for the call.
         let code = unsafe { (self.vtable.quote)(self.handle, input, out, &mut *self.err) };
-        self.finish("quote", code, start)
+        self.finish("quote", code)
     }
 
     /// Apply a parameter update.
     pub fn update_params(&mut self, params_json: &[u8]) -> Result<UpdateOutcome, PluginError> {
         self.guard()?;
-        let start = None;
         // SAFETY: handle is live; the params slice and err are valid for the call.
         let code = unsafe {
             (self.vtable.update)(
@@ -187,23 +182,20 @@ impl NativeInstance {
         if code == status::RECREATE {
             return Ok(UpdateOutcome::Recreate);
         }
-        self.finish("update", code, start)
-            .map(|()| UpdateOutcome::Applied)
+        self.finish("update", code).map(|()| UpdateOutcome::Applied)
     }
 
     /// Pass one of our fills to the strategy.
     pub fn on_fill(&mut self, fill: &Fill) -> Result<(), PluginError> {
         self.guard()?;
-        let start = Some(Instant::now());
         // SAFETY: handle is live; fill and err are valid for the call.
         let code = unsafe { (self.vtable.on_fill)(self.handle, fill, &mut *self.err) };
-        self.finish("on_fill", code, start)
+        self.finish("on_fill", code)
     }
 
     /// Save the strategy's state.
     pub fn save_state(&mut self) -> Result<Vec<u8>, PluginError> {
         self.guard()?;
-        let start = None;
         let mut buf = ByteBuf::empty();
         // SAFETY: handle is live; buf and err are valid for the call.
         let code = unsafe { (self.vtable.save_state)(self.handle, &mut buf, &mut *self.err) };
@@ -215,18 +207,17 @@ impl NativeInstance {
         };
         // SAFETY: `buf` came from this library's `save_state` and is freed once.
         unsafe { (self.vtable.free_bytes)(buf) };
-        self.finish("save_state", code, start).map(|()| bytes)
+        self.finish("save_state", code).map(|()| bytes)
     }
 
     /// Restore state saved earlier (possibly by another build).
     pub fn restore_state(&mut self, state: &[u8]) -> Result<(), PluginError> {
         self.guard()?;
-        let start = None;
         // SAFETY: handle is live; the state slice and err are valid for the call.
         let code = unsafe {
             (self.vtable.restore_state)(self.handle, state.as_ptr(), state.len(), &mut *self.err)
         };
-        self.finish("restore_state", code, start)
+        self.finish("restore_state", code)
     }
 
     fn guard(&self) -> Result<(), PluginError> {
@@ -239,39 +230,25 @@ impl NativeInstance {
         }
     }
 
-    fn finish(
-        &mut self,
-        call: &'static str,
-        code: i32,
-        start: Option<Instant>,
-    ) -> Result<(), PluginError> {
+    fn finish(&mut self, call: &'static str, code: i32) -> Result<(), PluginError> {
         let path = self.path.clone();
+        let message = || self.err.message().to_string();
         match code {
+            status::OK => Ok(()),
             status::PANIC => {
+                let message = message();
                 self.disabled = true;
-                return Err(PluginError::Crashed {
+                Err(PluginError::Crashed {
                     path,
                     call,
-                    message: self.err.message().to_string(),
-                });
+                    message,
+                })
             }
-            status::OK => {}
-            _ => {
-                return Err(PluginError::Strategy {
-                    path,
-                    call,
-                    message: self.err.message().to_string(),
-                });
-            }
-        }
-        if start.is_some_and(|t| t.elapsed() > self.deadline) {
-            self.disabled = true;
-            return Err(PluginError::Timeout {
+            _ => Err(PluginError::Strategy {
                 path,
                 call,
-                deadline_us: self.deadline.as_micros() as u64,
-            });
+                message: message(),
+            }),
         }
-        Ok(())
     }
 }

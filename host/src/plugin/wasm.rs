@@ -2,9 +2,14 @@
 //!
 //! Modules are compiled once (off the hot path) into a [`WasmModule`] holding an `InstancePre`,
 //! so creating an instance per symbol only allocates its store and memory. Each instance has
-//! its own store with a memory cap (a [`ResourceLimiter`] that remembers when it refused) and
-//! every call runs under an epoch deadline: a background thread bumps the engine's epoch every
-//! [`EPOCH_TICK`], and a call may run for the configured deadline's worth of ticks.
+//! its own store with a memory cap (a [`ResourceLimiter`] that remembers when it refused).
+//!
+//! Deadlines count the calling thread's CPU time, not wall time, so a call that was merely
+//! preempted (two cores, many tasks) is never mistaken for a runaway. A background thread bumps
+//! the engine's epoch every [`EPOCH_TICK`]; each call sets a one-tick epoch deadline, which costs
+//! nothing unless the call spans a tick. When it does, the epoch callback samples the thread's
+//! CPU clock: the first time it records the start, later it interrupts the call once the CPU
+//! time spent exceeds the deadline (so the deadline is enforced to within one tick).
 //!
 //! No imports are provided: a module that imports anything (WASI included) is refused.
 
@@ -17,7 +22,7 @@ use plugin_api::{
 };
 use wasmtime::{
     Config, Engine, ExternType, Instance, InstancePre, Linker, Memory, Module, ResourceLimiter,
-    Store, Trap, TypedFunc, ValType,
+    Store, Trap, TypedFunc, UpdateDeadline, ValType,
 };
 
 use super::PluginLimits;
@@ -76,6 +81,11 @@ impl WasmEngine {
             path: Arc::from(path),
         })
     }
+}
+
+/// Whether `call` is on the hot path (and gets the configured deadline).
+fn is_hot(call: &str) -> bool {
+    matches!(call, "quote" | "on_fill")
 }
 
 /// The `(params, results)` signature each export must have; every value is `i32`.
@@ -139,6 +149,36 @@ pub struct WasmModule {
 struct StoreData {
     memory_cap: usize,
     refused_growth: bool,
+    /// CPU time of the current call so far is measured from here (set lazily, see module docs).
+    call_cpu_start: Option<Duration>,
+    /// The current call's CPU-time budget.
+    call_budget: Duration,
+}
+
+/// CPU time consumed by the calling thread.
+#[allow(unsafe_code)]
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_THREAD_CPUTIME_ID is always available
+    // on Linux. On failure `ts` stays zero, which only delays an interrupt by one tick.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// The epoch callback: decide whether the call that spans a tick has used up its CPU budget.
+fn on_epoch(data: &mut StoreData) -> UpdateDeadline {
+    let now = thread_cpu_time();
+    match data.call_cpu_start {
+        None => {
+            data.call_cpu_start = Some(now);
+            UpdateDeadline::Continue(1)
+        }
+        Some(start) if now.saturating_sub(start) >= data.call_budget => UpdateDeadline::Interrupt,
+        Some(_) => UpdateDeadline::Continue(1),
+    }
 }
 
 impl ResourceLimiter for StoreData {
@@ -183,7 +223,7 @@ pub struct WasmInstance {
     output_ptr: usize,
     fill_ptr: usize,
     error_ptr: usize,
-    deadline_ticks: u64,
+    deadline: Duration,
     deadline_us: u64,
     path: PathBuf,
     disabled: bool,
@@ -200,12 +240,13 @@ impl WasmModule {
         let data = StoreData {
             memory_cap: limits.memory_bytes,
             refused_growth: false,
+            call_cpu_start: None,
+            call_budget: SLOW_CALL_DEADLINE.max(limits.call_deadline),
         };
         let mut store = Store::new(&self.engine, data);
         store.limiter(|d| d as &mut dyn ResourceLimiter);
-        let deadline_ticks = deadline_ticks(limits.call_deadline);
-        store.set_epoch_deadline(deadline_ticks);
-        store.epoch_deadline_trap();
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| Ok(on_epoch(ctx.data_mut())));
         let instance = self
             .pre
             .instantiate(&mut store)
@@ -249,7 +290,7 @@ impl WasmModule {
             output_ptr: 0,
             fill_ptr: 0,
             error_ptr: 0,
-            deadline_ticks,
+            deadline: limits.call_deadline,
             deadline_us: limits.call_deadline.as_micros() as u64,
             path,
             disabled: false,
@@ -291,12 +332,6 @@ impl Getter<'_> {
                 reason: format!("export `{name}`: {e:#}"),
             })
     }
-}
-
-fn deadline_ticks(deadline: Duration) -> u64 {
-    let tick = EPOCH_TICK.as_micros().max(1);
-    // One extra tick: the epoch may advance right after the deadline is set.
-    (deadline.as_micros().div_ceil(tick) as u64).max(1) + 1
 }
 
 impl WasmInstance {
@@ -399,14 +434,14 @@ impl WasmInstance {
         f: impl Fn(&Exports) -> &TypedFunc<(), i32>,
     ) -> Result<i32, PluginError> {
         self.guard(call)?;
-        self.store.set_epoch_deadline(self.ticks_for(call));
+        self.start_call(call);
         let r = f(&self.funcs).call(&mut self.store, ());
         r.map_err(|e| self.trap(call, e))
     }
 
     fn call_ext(&mut self, call: &'static str, f: &TypedFunc<(), i32>) -> Result<i32, PluginError> {
         self.guard(call)?;
-        self.store.set_epoch_deadline(self.ticks_for(call));
+        self.start_call(call);
         let r = f.call(&mut self.store, ());
         r.map_err(|e| self.trap(call, e))
     }
@@ -418,19 +453,24 @@ impl WasmInstance {
         arg: i32,
     ) -> Result<i32, PluginError> {
         self.guard(call)?;
-        self.store.set_epoch_deadline(self.ticks_for(call));
+        self.start_call(call);
         let r = f(&self.funcs).call(&mut self.store, arg);
         r.map_err(|e| self.trap(call, e))
     }
 
-    /// The hot calls get the configured deadline; create, update and state transfer (which
-    /// parse JSON and run off the hot path) get [`SLOW_CALL_DEADLINE`] if that is longer.
-    fn ticks_for(&self, call: &'static str) -> u64 {
-        if matches!(call, "quote" | "on_fill") {
-            self.deadline_ticks
+    /// Arm the deadline for one call. The hot calls get the configured deadline; create, update
+    /// and state transfer (which parse JSON and run off the hot path) get
+    /// [`SLOW_CALL_DEADLINE`] if that is longer.
+    fn start_call(&mut self, call: &'static str) {
+        let budget = if is_hot(call) {
+            self.deadline
         } else {
-            self.deadline_ticks.max(deadline_ticks(SLOW_CALL_DEADLINE))
-        }
+            self.deadline.max(SLOW_CALL_DEADLINE)
+        };
+        let data = self.store.data_mut();
+        data.call_cpu_start = None;
+        data.call_budget = budget;
+        self.store.set_epoch_deadline(1);
     }
 
     fn guard(&self, _call: &'static str) -> Result<(), PluginError> {
@@ -487,7 +527,7 @@ impl WasmInstance {
             };
         }
         if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
-            let deadline_us = if matches!(call, "quote" | "on_fill") {
+            let deadline_us = if is_hot(call) {
                 self.deadline_us
             } else {
                 self.deadline_us.max(SLOW_CALL_DEADLINE.as_micros() as u64)

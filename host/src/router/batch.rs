@@ -183,7 +183,8 @@ pub fn plan_requests(
         };
         for a in sa.actions {
             if a.stage > first {
-                plan.deferred.push(defer(sa.symbol, a, DeferReason::LaterStage));
+                plan.deferred
+                    .push(defer(sa.symbol, a, DeferReason::LaterStage));
                 continue;
             }
             let kind = match a.action {
@@ -191,7 +192,10 @@ pub fn plan_requests(
                 Action::Amend { .. } => 1,
                 Action::Create { .. } => 2,
             };
-            groups[kind][category_index(sa.category)].push(Item { symbol: sa.symbol, action: a });
+            groups[kind][category_index(sa.category)].push(Item {
+                symbol: sa.symbol,
+                action: a,
+            });
         }
     }
     for (kind, per_category) in groups.iter().enumerate() {
@@ -217,13 +221,18 @@ pub fn plan_requests(
                 };
                 let Some((n, batched)) = take else {
                     for it in rest {
-                        plan.deferred.push(defer(it.symbol, it.action, DeferReason::RateLimited));
+                        plan.deferred
+                            .push(defer(it.symbol, it.action, DeferReason::RateLimited));
                     }
                     break;
                 };
                 let (chunk, tail) = rest.split_at(n);
                 plan.requests.push(build(category, chunk, batched, cfg));
-                plan.sent.extend(chunk.iter().map(|it| (it.symbol.to_owned(), it.action.action.clone())));
+                plan.sent.extend(
+                    chunk
+                        .iter()
+                        .map(|it| (it.symbol.to_owned(), it.action.action.clone())),
+                );
                 rest = tail;
             }
         }
@@ -239,7 +248,11 @@ fn category_index(c: Category) -> usize {
 }
 
 fn defer(symbol: &str, action: &StagedAction, reason: DeferReason) -> Deferred {
-    Deferred { symbol: symbol.to_owned(), action: action.clone(), reason }
+    Deferred {
+        symbol: symbol.to_owned(),
+        action: action.clone(),
+        reason,
+    }
 }
 
 fn build(category: Category, chunk: &[Item<'_>], batched: bool, cfg: &BatchConfig) -> OrderRequest {
@@ -249,7 +262,9 @@ fn build(category: Category, chunk: &[Item<'_>], batched: bool, cfg: &BatchConfi
             let mut v: Vec<CancelOrder> = chunk
                 .iter()
                 .filter_map(|it| match &it.action.action {
-                    Action::Cancel { link_id, order_id, .. } => Some(CancelOrder {
+                    Action::Cancel {
+                        link_id, order_id, ..
+                    } => Some(CancelOrder {
                         symbol: symbol(it),
                         link_id: link_id.clone(),
                         order_id: order_id.clone(),
@@ -257,13 +272,23 @@ fn build(category: Category, chunk: &[Item<'_>], batched: bool, cfg: &BatchConfi
                     _ => None,
                 })
                 .collect();
-            if batched { OrderRequest::CancelBatch(category, v) } else { OrderRequest::Cancel(category, v.remove(0)) }
+            if batched {
+                OrderRequest::CancelBatch(category, v)
+            } else {
+                OrderRequest::Cancel(category, v.remove(0))
+            }
         }
         Action::Amend { .. } => {
             let mut v: Vec<AmendOrder> = chunk
                 .iter()
                 .filter_map(|it| match &it.action.action {
-                    Action::Amend { link_id, order_id, price, qty, .. } => Some(AmendOrder {
+                    Action::Amend {
+                        link_id,
+                        order_id,
+                        price,
+                        qty,
+                        ..
+                    } => Some(AmendOrder {
                         symbol: symbol(it),
                         link_id: link_id.clone(),
                         order_id: order_id.clone(),
@@ -273,7 +298,11 @@ fn build(category: Category, chunk: &[Item<'_>], batched: bool, cfg: &BatchConfi
                     _ => None,
                 })
                 .collect();
-            if batched { OrderRequest::AmendBatch(category, v) } else { OrderRequest::Amend(category, v.remove(0)) }
+            if batched {
+                OrderRequest::AmendBatch(category, v)
+            } else {
+                OrderRequest::Amend(category, v.remove(0))
+            }
         }
         Action::Create { .. } => {
             let mut v: Vec<CreateOrder> = chunk
@@ -290,18 +319,31 @@ fn build(category: Category, chunk: &[Item<'_>], batched: bool, cfg: &BatchConfi
                     _ => None,
                 })
                 .collect();
-            if batched { OrderRequest::CreateBatch(category, v) } else { OrderRequest::Create(category, v.remove(0)) }
+            if batched {
+                OrderRequest::CreateBatch(category, v)
+            } else {
+                OrderRequest::Create(category, v.remove(0))
+            }
         }
     }
 }
 
 /// Record in the symbol's registry that `action` was sent at `now_ms` (pending states).
-pub fn record_sent(working: &mut WorkingOrders, action: &Action, now_ms: i64) -> Result<(), RouterError> {
+pub fn record_sent(
+    working: &mut WorkingOrders,
+    action: &Action,
+    now_ms: i64,
+) -> Result<(), RouterError> {
     match action {
         Action::Create { link_id, quote } => {
             working.insert(WorkingOrder::pending_new(link_id.clone(), quote, now_ms))
         }
-        Action::Amend { link_id, price, qty, .. } => {
+        Action::Amend {
+            link_id,
+            price,
+            qty,
+            ..
+        } => {
             let o = working
                 .get_mut(link_id.as_str())
                 .ok_or_else(|| RouterError::UnknownOrder(link_id.to_string()))?;

@@ -30,7 +30,7 @@
 //! after the acks, recomputes them from the new state.
 
 use super::RouterError;
-use super::state::{OrderState, WorkingOrder, WorkingOrders};
+use super::state::{WorkingOrder, WorkingOrders};
 use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
 use rust_decimal::Decimal;
 
@@ -125,46 +125,97 @@ pub struct DiffOutcome {
     pub blocked: Vec<Quote>,
 }
 
+/// Prices and quantities as integers at one common scale, so the hot loops compare `i128`s
+/// (exact: every value's scale is at most the common one).
+type Units = i128;
+
+#[derive(Debug, Clone, Copy)]
+struct Scales {
+    price: u32,
+    qty: u32,
+}
+
+fn to_units(d: Decimal, scale: u32) -> Result<Units, RouterError> {
+    if d.scale() == scale {
+        return Ok(d.mantissa());
+    }
+    10i128
+        .checked_pow(scale - d.scale())
+        .and_then(|p| d.mantissa().checked_mul(p))
+        .ok_or(RouterError::NumericOverflow(d))
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Slot<'a> {
     order: &'a WorkingOrder,
-    price: Decimal,
-    leaves: Decimal,
+    price: Units,
+    leaves: Units,
     /// Price and leaves it will have if its pending request succeeds.
-    target: (Decimal, Decimal),
+    target: (Units, Units),
     frozen: bool,
     cancel_pending: bool,
 }
 
 impl<'a> Slot<'a> {
-    fn new(order: &'a WorkingOrder) -> Self {
+    fn new(order: &'a WorkingOrder, sc: Scales) -> Result<Self, RouterError> {
         let state = order.state();
         let leaves = order.leaves_qty();
-        let target = order
+        let (target_price, target_leaves) = order
             .amend_target()
             .map(|(p, q)| (p, (q - order.cum_exec_qty).max(Decimal::ZERO)))
             .unwrap_or((order.price, leaves));
-        Self {
+        Ok(Self {
             order,
-            price: order.price,
-            leaves,
-            target,
+            price: to_units(order.price, sc.price)?,
+            leaves: to_units(leaves, sc.qty)?,
+            target: (
+                to_units(target_price, sc.price)?,
+                to_units(target_leaves, sc.qty)?,
+            ),
             frozen: state.is_frozen(),
             cancel_pending: order.cancel_pending(),
-        }
+        })
     }
 
-    fn price_range(&self) -> (Decimal, Decimal) {
+    fn price_range(&self) -> (Units, Units) {
         (self.price.min(self.target.0), self.price.max(self.target.0))
     }
 }
 
+/// A desired quote with its integer price and quantity.
+#[derive(Debug, Clone, Copy)]
+struct Want {
+    quote: Quote,
+    price: Units,
+    qty: Units,
+}
+
 /// Sort key putting the best price first.
-fn best_first(side: Side, price: Decimal) -> Decimal {
+fn best_first(side: Side, price: Units) -> Units {
     match side {
         Side::Buy => -price,
         Side::Sell => price,
     }
+}
+
+fn common_scales(inst: &Instrument, desired: &[Quote], working: &WorkingOrders) -> Scales {
+    let mut sc = Scales {
+        price: inst.tick_size.scale(),
+        qty: inst.lot_size.scale(),
+    };
+    for q in desired {
+        sc.price = sc.price.max(q.price.scale());
+        sc.qty = sc.qty.max(q.qty.scale());
+    }
+    for o in working.open() {
+        sc.price = sc.price.max(o.price.scale());
+        sc.qty = sc.qty.max(o.qty.scale()).max(o.cum_exec_qty.scale());
+        if let Some((p, q)) = o.amend_target() {
+            sc.price = sc.price.max(p.scale());
+            sc.qty = sc.qty.max(q.scale());
+        }
+    }
+    sc
 }
 
 /// Diff `desired` (both sides) against `working` for `inst`; new ids come from `ids`.
@@ -175,13 +226,21 @@ pub fn diff(
     cfg: &DiffConfig,
     ids: &mut LinkIdGen,
 ) -> Result<DiffOutcome, RouterError> {
-    let tolerance = inst.tick_size * Decimal::from(cfg.tolerance_ticks);
-    let slots: Vec<Slot<'_>> = working
-        .open()
-        .filter(|o| o.state() != OrderState::Cancelled)
-        .map(Slot::new)
-        .collect();
-    let frozen_bound = |side: Side| -> Option<Decimal> {
+    let sc = common_scales(inst, desired, working);
+    let tolerance = to_units(inst.tick_size, sc.price)? * Units::from(cfg.tolerance_ticks);
+    let mut slots = Vec::with_capacity(working.len());
+    for o in working.open() {
+        slots.push(Slot::new(o, sc)?);
+    }
+    let mut wants = Vec::with_capacity(desired.len());
+    for q in desired {
+        wants.push(Want {
+            quote: *q,
+            price: to_units(q.price, sc.price)?,
+            qty: to_units(q.qty, sc.qty)?,
+        });
+    }
+    let frozen_bound = |side: Side| -> Option<Units> {
         let it = slots.iter().filter(|s| s.frozen && s.order.side == side);
         match side {
             Side::Buy => it.map(|s| s.price_range().1).max(),
@@ -190,38 +249,40 @@ pub fn diff(
     };
     let (frozen_bid_max, frozen_ask_min) = (frozen_bound(Side::Buy), frozen_bound(Side::Sell));
     let desired_best = |side: Side| {
-        let it = desired.iter().filter(|q| q.side == side).map(|q| q.price);
+        let it = wants
+            .iter()
+            .filter(|w| w.quote.side == side)
+            .map(|w| w.price);
         match side {
             Side::Buy => it.max(),
             Side::Sell => it.min(),
         }
     };
-    let mid = match (desired_best(Side::Buy), desired_best(Side::Sell)) {
-        (Some(b), Some(a)) => Some((b + a) / Decimal::TWO),
+    // Twice the midpoint, compared with twice the price (no division).
+    let mid2 = match (desired_best(Side::Buy), desired_best(Side::Sell)) {
+        (Some(b), Some(a)) => Some(b + a),
         _ => None,
     };
 
     let mut out = DiffOutcome::default();
-    let mut plan: Vec<Planned<'_>> = Vec::new();
+    let mut plan: Vec<Planned<'_>> = Vec::with_capacity(slots.len() + wants.len());
     for side in [Side::Buy, Side::Sell] {
-        let mut want: Vec<Quote> = desired.iter().filter(|q| q.side == side).copied().collect();
-        want.sort_by_key(|q| best_first(side, q.price));
+        let mut want: Vec<Want> = Vec::with_capacity(wants.len());
+        want.extend(wants.iter().filter(|w| w.quote.side == side));
+        want.sort_by_key(|w| best_first(side, w.price));
         let mut used = vec![false; want.len()];
-        let mut mine: Vec<&Slot<'_>> = slots.iter().filter(|s| s.order.side == side).collect();
+        let mut mine: Vec<&Slot<'_>> = Vec::with_capacity(slots.len());
+        mine.extend(slots.iter().filter(|s| s.order.side == side));
         mine.sort_by(|a, b| {
-            (best_first(side, a.price), &a.order.link_id).cmp(&(best_first(side, b.price), &b.order.link_id))
+            (best_first(side, a.price), &a.order.link_id)
+                .cmp(&(best_first(side, b.price), &b.order.link_id))
         });
 
         // 1. Frozen orders cover the quote they match, else the nearest one.
-        let frozen: Vec<&Slot<'_>> = mine
-            .iter()
-            .copied()
-            .filter(|s| s.frozen && !s.cancel_pending)
-            .collect();
-        let mut covering = vec![false; frozen.len()];
+        let mut covering = vec![false; mine.len()];
         for exact in [true, false] {
-            for (k, s) in frozen.iter().enumerate() {
-                if covering[k] {
+            for (k, s) in mine.iter().enumerate() {
+                if covering[k] || !s.frozen || s.cancel_pending {
                     continue;
                 }
                 let pick = if exact {
@@ -241,38 +302,43 @@ pub fn diff(
             Side::Buy => frozen_ask_min,
             Side::Sell => frozen_bid_max,
         };
-        for (i, q) in want.iter().enumerate() {
+        for (i, w) in want.iter().enumerate() {
             let crosses = opposite_frozen.is_some_and(|f| match side {
-                Side::Buy => q.price >= f,
-                Side::Sell => q.price <= f,
+                Side::Buy => w.price >= f,
+                Side::Sell => w.price <= f,
             });
             if !used[i] && crosses {
                 used[i] = true;
-                out.blocked.push(*q);
+                out.blocked.push(w.quote);
             }
         }
         // 3. Keep free orders close enough, with the same resting qty, on their side of the mid.
-        let mut free: Vec<&Slot<'_>> = mine.iter().copied().filter(|s| !s.frozen).collect();
+        let mut free: Vec<&Slot<'_>> = Vec::with_capacity(mine.len());
+        free.extend(mine.iter().copied().filter(|s| !s.frozen));
         let keepable = |s: &Slot<'_>| match side {
             Side::Buy => {
-                mid.is_none_or(|m| s.price < m) && frozen_ask_min.is_none_or(|f| s.price < f)
+                mid2.is_none_or(|m| 2 * s.price < m) && frozen_ask_min.is_none_or(|f| s.price < f)
             }
             Side::Sell => {
-                mid.is_none_or(|m| s.price > m) && frozen_bid_max.is_none_or(|f| s.price > f)
+                mid2.is_none_or(|m| 2 * s.price > m) && frozen_bid_max.is_none_or(|f| s.price > f)
             }
         };
-        for (i, q) in want.iter().enumerate() {
+        for (i, w) in want.iter().enumerate() {
             if used[i] {
                 continue;
             }
-            let best = free
+            let exact = free
                 .iter()
-                .enumerate()
-                .filter(|(_, s)| {
-                    s.leaves == q.qty && (s.price - q.price).abs() <= tolerance && keepable(s)
-                })
-                .min_by_key(|(_, s)| (s.price - q.price).abs())
-                .map(|(j, _)| j);
+                .position(|s| s.price == w.price && s.leaves == w.qty && keepable(s));
+            let best = exact.or_else(|| {
+                free.iter()
+                    .enumerate()
+                    .filter(|(_, s)| {
+                        s.leaves == w.qty && (s.price - w.price).abs() <= tolerance && keepable(s)
+                    })
+                    .min_by_key(|(_, s)| (s.price - w.price).abs())
+                    .map(|(j, _)| j)
+            });
             if let Some(j) = best {
                 free.remove(j);
                 used[i] = true;
@@ -280,22 +346,18 @@ pub fn diff(
             }
         }
         // 4. Pair the rest best-to-best: amend pairs, create or cancel the surplus.
-        let rest: Vec<Quote> = want
-            .iter()
-            .zip(&used)
-            .filter(|(_, u)| !**u)
-            .map(|(q, _)| *q)
-            .collect();
-        for (k, q) in rest.iter().enumerate() {
-            match free.get(k) {
-                Some(s) => plan.push(Planned::amend(s, q)),
+        let mut paired = 0;
+        for (w, _) in want.iter().zip(&used).filter(|(_, u)| !**u) {
+            match free.get(paired) {
+                Some(s) => plan.push(Planned::amend(s, w)),
                 None => plan.push(Planned::create(
-                    ids.next(&inst.symbol, side, q.level)?,
-                    *q,
+                    ids.next(&inst.symbol, side, w.quote.level)?,
+                    w,
                 )),
             }
+            paired += 1;
         }
-        for s in free.iter().skip(rest.len()) {
+        for s in free.iter().skip(paired) {
             plan.push(Planned::cancel(s));
         }
     }
@@ -304,23 +366,23 @@ pub fn diff(
     plan.retain(|p| !p.is_noop());
     out.kept += before - plan.len();
     plan.sort_by_key(|p| p.stage);
-    check_no_cross(&plan, &slots)?;
+    check_no_cross(&plan, &slots, sc.price)?;
     out.actions = plan.into_iter().map(Planned::into_action).collect();
     Ok(out)
 }
 
-fn covered_exact(s: &Slot<'_>, want: &[Quote], used: &[bool], tol: Decimal) -> Option<usize> {
+fn covered_exact(s: &Slot<'_>, want: &[Want], used: &[bool], tol: Units) -> Option<usize> {
     want.iter()
         .enumerate()
-        .find(|(i, q)| !used[*i] && q.qty == s.target.1 && (q.price - s.target.0).abs() <= tol)
+        .find(|(i, w)| !used[*i] && w.qty == s.target.1 && (w.price - s.target.0).abs() <= tol)
         .map(|(i, _)| i)
 }
 
-fn nearest(price: Decimal, want: &[Quote], used: &[bool]) -> Option<usize> {
+fn nearest(price: Units, want: &[Want], used: &[bool]) -> Option<usize> {
     want.iter()
         .enumerate()
         .filter(|(i, _)| !used[*i])
-        .min_by_key(|(_, q)| (q.price - price).abs())
+        .min_by_key(|(_, w)| (w.price - price).abs())
         .map(|(i, _)| i)
 }
 

@@ -1,6 +1,6 @@
 //! Stage assignment and the no-self-cross guard of the diff (see the parent module's docs).
 
-use super::{Action, MAX_STAGE, Slot, StagedAction};
+use super::{Action, MAX_STAGE, Slot, StagedAction, Units, Want};
 use crate::model::{OrderLinkId, Quote, Side};
 use crate::router::RouterError;
 use rust_decimal::Decimal;
@@ -8,8 +8,14 @@ use rust_decimal::Decimal;
 #[derive(Debug, Clone)]
 pub(super) enum Kind {
     Cancel,
-    Amend { price: Option<Decimal>, qty: Option<Decimal> },
-    Create { link_id: OrderLinkId, quote: Quote },
+    Amend {
+        price: Option<Decimal>,
+        qty: Option<Decimal>,
+    },
+    Create {
+        link_id: OrderLinkId,
+        quote: Quote,
+    },
 }
 
 /// An action being planned, with what the staging needs to know.
@@ -18,10 +24,10 @@ pub(super) struct Planned<'a> {
     pub(super) slot: Option<&'a Slot<'a>>,
     pub(super) kind: Kind,
     pub(super) side: Side,
-    pub(super) initial: Option<Decimal>,
-    pub(super) fin: Option<Decimal>,
-    pub(super) old_leaves: Decimal,
-    pub(super) new_leaves: Decimal,
+    pub(super) initial: Option<Units>,
+    pub(super) fin: Option<Units>,
+    pub(super) old_leaves: Units,
+    pub(super) new_leaves: Units,
     pub(super) stage: u8,
 }
 
@@ -34,41 +40,50 @@ impl<'a> Planned<'a> {
             initial: Some(s.price),
             fin: None,
             old_leaves: s.leaves,
-            new_leaves: Decimal::ZERO,
+            new_leaves: 0,
             stage: 0,
         }
     }
 
-    pub(super) fn amend(s: &'a Slot<'a>, q: &Quote) -> Self {
-        let price = (q.price != s.price).then_some(q.price);
-        let qty = (q.qty != s.leaves).then_some(s.order.cum_exec_qty + q.qty);
+    pub(super) fn amend(s: &'a Slot<'a>, w: &Want) -> Self {
+        let price = (w.price != s.price).then_some(w.quote.price);
+        let qty = (w.qty != s.leaves).then_some(s.order.cum_exec_qty + w.quote.qty);
         Self {
             slot: Some(s),
             kind: Kind::Amend { price, qty },
             side: s.order.side,
             initial: Some(s.price),
-            fin: Some(q.price),
+            fin: Some(w.price),
             old_leaves: s.leaves,
-            new_leaves: q.qty,
+            new_leaves: w.qty,
             stage: 0,
         }
     }
 
-    pub(super) fn create(link_id: OrderLinkId, quote: Quote) -> Self {
+    pub(super) fn create(link_id: OrderLinkId, w: &Want) -> Self {
         Self {
             slot: None,
-            side: quote.side,
+            side: w.quote.side,
             initial: None,
-            fin: Some(quote.price),
-            old_leaves: Decimal::ZERO,
-            new_leaves: quote.qty,
-            kind: Kind::Create { link_id, quote },
+            fin: Some(w.price),
+            old_leaves: 0,
+            new_leaves: w.qty,
+            kind: Kind::Create {
+                link_id,
+                quote: w.quote,
+            },
             stage: 0,
         }
     }
 
     pub(super) fn is_noop(&self) -> bool {
-        matches!(self.kind, Kind::Amend { price: None, qty: None })
+        matches!(
+            self.kind,
+            Kind::Amend {
+                price: None,
+                qty: None
+            }
+        )
     }
 
     fn reduces(&self) -> bool {
@@ -83,7 +98,10 @@ impl<'a> Planned<'a> {
     fn toward(&self) -> bool {
         match (self.initial, self.fin) {
             (None, Some(_)) => true,
-            (Some(a), Some(b)) => self.side.better(b, a),
+            (Some(a), Some(b)) => match self.side {
+                Side::Buy => b > a,
+                Side::Sell => b < a,
+            },
             _ => false,
         }
     }
@@ -96,16 +114,16 @@ impl<'a> Planned<'a> {
                 link_id: s.order.link_id.clone(),
                 order_id: s.order.order_id.clone(),
                 side: s.order.side,
-                price: s.price,
+                price: s.order.price,
             },
             (Kind::Amend { price, qty }, Some(s)) => Action::Amend {
                 link_id: s.order.link_id.clone(),
                 order_id: s.order.order_id.clone(),
                 side: s.order.side,
-                from_price: s.price,
+                from_price: s.order.price,
                 price,
                 qty,
-                from_leaves: s.leaves,
+                from_leaves: s.order.leaves_qty(),
             },
             (_, None) => unreachable!("cancel and amend always carry their order"),
         };
@@ -119,8 +137,11 @@ fn side_prices<'p>(
     side: Side,
     plan: &'p [Planned<'_>],
     slots: &'p [Slot<'_>],
-) -> impl Iterator<Item = Decimal> + 'p {
-    let planned = |s: &Slot<'_>| plan.iter().any(|p| p.slot.is_some_and(|x| std::ptr::eq(x, s)));
+) -> impl Iterator<Item = Units> + 'p {
+    let planned = |s: &Slot<'_>| {
+        plan.iter()
+            .any(|p| p.slot.is_some_and(|x| std::ptr::eq(x, s)))
+    };
     let statics = slots
         .iter()
         .filter(move |s| s.order.side == side && !planned(s))
@@ -157,7 +178,11 @@ pub(super) fn assign_stages(plan: &mut [Planned<'_>], slots: &[Slot<'_>]) {
                 asks_reduce,
             ),
         };
-        p.stage = match (safe && (!p.increases() || !side_reduces), p.toward(), p.increases()) {
+        p.stage = match (
+            safe && (!p.increases() || !side_reduces),
+            p.toward(),
+            p.increases(),
+        ) {
             (true, _, _) => 0,
             (false, false, false) => 1,
             (false, false, true) => 2,
@@ -187,23 +212,34 @@ pub(super) fn assign_stages(plan: &mut [Planned<'_>], slots: &[Slot<'_>]) {
 #[derive(Debug, Clone, Copy)]
 struct Live {
     side: Side,
-    lo: Decimal,
-    hi: Decimal,
+    lo: Units,
+    hi: Units,
     active: bool,
 }
 
 /// Simulate the plan in order and fail if a moved or created order would ever cross one of ours.
 /// Orders waiting for an ack count at both their current and target prices.
-pub(super) fn check_no_cross(plan: &[Planned<'_>], slots: &[Slot<'_>]) -> Result<(), RouterError> {
+pub(super) fn check_no_cross(
+    plan: &[Planned<'_>],
+    slots: &[Slot<'_>],
+    price_scale: u32,
+) -> Result<(), RouterError> {
     let mut live: Vec<Live> = slots
         .iter()
         .map(|s| {
             let (lo, hi) = s.price_range();
-            Live { side: s.order.side, lo, hi, active: true }
+            Live {
+                side: s.order.side,
+                lo,
+                hi,
+                active: true,
+            }
         })
         .collect();
     for p in plan {
-        let index = p.slot.and_then(|x| slots.iter().position(|s| std::ptr::eq(s, x)));
+        let index = p
+            .slot
+            .and_then(|x| slots.iter().position(|s| std::ptr::eq(s, x)));
         let Some(price) = p.fin else {
             if let Some(i) = index {
                 live[i].active = false;
@@ -217,7 +253,12 @@ pub(super) fn check_no_cross(plan: &[Planned<'_>], slots: &[Slot<'_>]) -> Result
                 i
             }
             None => {
-                live.push(Live { side: p.side, lo: price, hi: price, active: true });
+                live.push(Live {
+                    side: p.side,
+                    lo: price,
+                    hi: price,
+                    active: true,
+                });
                 live.len() - 1
             }
         };
@@ -234,7 +275,10 @@ pub(super) fn check_no_cross(plan: &[Planned<'_>], slots: &[Slot<'_>]) -> Result
                     Side::Buy => (price, other.lo),
                     Side::Sell => (other.hi, price),
                 };
-                return Err(RouterError::SelfCross { bid, ask });
+                return Err(RouterError::SelfCross {
+                    bid: Decimal::from_i128_with_scale(bid, price_scale),
+                    ask: Decimal::from_i128_with_scale(ask, price_scale),
+                });
             }
         }
     }

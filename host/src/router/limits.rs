@@ -164,10 +164,19 @@ mod tests {
         let mk = |side, v: &[(Decimal, Decimal)]| {
             v.iter()
                 .enumerate()
-                .map(|(i, &(price, qty))| Quote { side, level: i as u8, price, qty })
+                .map(|(i, &(price, qty))| Quote {
+                    side,
+                    level: i as u8,
+                    price,
+                    qty,
+                })
                 .collect()
         };
-        DesiredQuotes { bids: mk(Side::Buy, bids), asks: mk(Side::Sell, asks), ..Default::default() }
+        DesiredQuotes {
+            bids: mk(Side::Buy, bids),
+            asks: mk(Side::Sell, asks),
+            ..Default::default()
+        }
     }
 
     const LIMITS: HardLimits = HardLimits {
@@ -179,28 +188,105 @@ mod tests {
     };
 
     fn sizes(d: &DesiredQuotes) -> (Vec<Decimal>, Vec<Decimal>) {
-        (d.bids.iter().map(|q| q.qty).collect(), d.asks.iter().map(|q| q.qty).collect())
+        (
+            d.bids.iter().map(|q| q.qty).collect(),
+            d.asks.iter().map(|q| q.qty).collect(),
+        )
     }
 
     #[test]
     fn clamp_table() {
         let inst = test_instrument(Category::Linear);
         let ladder = quotes(
-            &[(dec!(100), dec!(0.5)), (dec!(99), dec!(0.5)), (dec!(98), dec!(0.5))],
-            &[(dec!(101), dec!(0.5)), (dec!(102), dec!(0.5)), (dec!(103), dec!(0.5))],
+            &[
+                (dec!(100), dec!(0.5)),
+                (dec!(99), dec!(0.5)),
+                (dec!(98), dec!(0.5)),
+            ],
+            &[
+                (dec!(101), dec!(0.5)),
+                (dec!(102), dec!(0.5)),
+                (dec!(103), dec!(0.5)),
+            ],
         );
-        type Case = (&'static str, HardLimits, Decimal, Vec<Decimal>, Vec<Decimal>, usize);
+        type Case = (
+            &'static str,
+            HardLimits,
+            Decimal,
+            Vec<Decimal>,
+            Vec<Decimal>,
+            usize,
+        );
         let cases: Vec<Case> = vec![
-            ("flat", LIMITS, dec!(0), vec![dec!(0.5), dec!(0.5)], vec![dec!(0.5), dec!(0.5)], 2),
-            ("long 0.7", LIMITS, dec!(0.7), vec![dec!(0.3)], vec![dec!(0.5), dec!(0.5), dec!(0.5)], 3),
-            ("at max long", LIMITS, dec!(1), vec![], vec![dec!(0.5), dec!(0.5), dec!(0.5)], 3),
-            ("short 0.95", LIMITS, dec!(-0.95), vec![dec!(0.5), dec!(0.5), dec!(0.5)], vec![dec!(0.05)], 3),
-            ("notional 150", HardLimits { max_notional: dec!(150), max_long: dec!(9), max_short: dec!(9), ..LIMITS }, dec!(0),
-                vec![dec!(0.5), dec!(0.5), dec!(0.5)], vec![dec!(0.5), dec!(0.5), dec!(0.456)], 1),
-            ("open orders 4", HardLimits { max_long: dec!(9), max_short: dec!(9), max_open_orders: 4, ..LIMITS },
-                dec!(0), vec![dec!(0.5), dec!(0.5)], vec![dec!(0.5), dec!(0.5)], 2),
-            ("order size 0.2", HardLimits { max_order_qty: dec!(0.2), ..LIMITS }, dec!(0),
-                vec![dec!(0.2); 3], vec![dec!(0.2); 3], 6),
+            (
+                "flat",
+                LIMITS,
+                dec!(0),
+                vec![dec!(0.5), dec!(0.5)],
+                vec![dec!(0.5), dec!(0.5)],
+                2,
+            ),
+            (
+                "long 0.7",
+                LIMITS,
+                dec!(0.7),
+                vec![dec!(0.3)],
+                vec![dec!(0.5), dec!(0.5), dec!(0.5)],
+                3,
+            ),
+            (
+                "at max long",
+                LIMITS,
+                dec!(1),
+                vec![],
+                vec![dec!(0.5), dec!(0.5), dec!(0.5)],
+                3,
+            ),
+            (
+                "short 0.95",
+                LIMITS,
+                dec!(-0.95),
+                vec![dec!(0.5), dec!(0.5), dec!(0.5)],
+                vec![dec!(0.05)],
+                3,
+            ),
+            (
+                "notional 150",
+                HardLimits {
+                    max_notional: dec!(150),
+                    max_long: dec!(9),
+                    max_short: dec!(9),
+                    ..LIMITS
+                },
+                dec!(0),
+                vec![dec!(0.5), dec!(0.5), dec!(0.5)],
+                vec![dec!(0.5), dec!(0.5), dec!(0.456)],
+                1,
+            ),
+            (
+                "open orders 4",
+                HardLimits {
+                    max_long: dec!(9),
+                    max_short: dec!(9),
+                    max_open_orders: 4,
+                    ..LIMITS
+                },
+                dec!(0),
+                vec![dec!(0.5), dec!(0.5)],
+                vec![dec!(0.5), dec!(0.5)],
+                2,
+            ),
+            (
+                "order size 0.2",
+                HardLimits {
+                    max_order_qty: dec!(0.2),
+                    ..LIMITS
+                },
+                dec!(0),
+                vec![dec!(0.2); 3],
+                vec![dec!(0.2); 3],
+                6,
+            ),
         ];
         for (name, limits, position, bids, asks, n_clamps) in cases {
             let mut d = ladder.clone();
@@ -209,7 +295,10 @@ mod tests {
             assert_eq!(clamps.len(), n_clamps, "{name}: {clamps:?}");
             let long: Decimal = position + d.bids.iter().map(|q| q.qty).sum::<Decimal>();
             let short: Decimal = position - d.asks.iter().map(|q| q.qty).sum::<Decimal>();
-            assert!(long <= limits.max_long.max(position) && short >= -limits.max_short.max(-position), "{name}");
+            assert!(
+                long <= limits.max_long.max(position) && short >= -limits.max_short.max(-position),
+                "{name}"
+            );
         }
     }
 
@@ -220,11 +309,20 @@ mod tests {
         let clamps = apply_hard_limits(&inst, &LIMITS, dec!(0.8), &mut d);
         assert_eq!(
             clamps,
-            vec![Clamp { side: Side::Buy, level: 0, from_qty: dec!(0.5), to_qty: dec!(0.2), reason: ClampReason::MaxLong }]
+            vec![Clamp {
+                side: Side::Buy,
+                level: 0,
+                from_qty: dec!(0.5),
+                to_qty: dec!(0.2),
+                reason: ClampReason::MaxLong
+            }]
         );
         let mut d = quotes(&[(dec!(100), dec!(0.5))], &[]);
         let clamps = apply_hard_limits(&inst, &LIMITS, dec!(0.99), &mut d);
         assert_eq!(clamps[0].reason, ClampReason::MaxLong);
-        assert!(d.bids.is_empty(), "0.01 x 100 is below the 5 USDT minimum value");
+        assert!(
+            d.bids.is_empty(),
+            "0.01 x 100 is below the 5 USDT minimum value"
+        );
     }
 }

@@ -40,6 +40,9 @@ pub enum RouterError {
         /// The attempted operation.
         op: &'static str,
     },
+    /// A price or quantity too large for the diff's integer arithmetic.
+    #[error("value {0} is out of the router's numeric range")]
+    NumericOverflow(rust_decimal::Decimal),
     /// The diff's plan would cross our own quotes at some point (a bug guard; nothing is sent).
     #[error("plan would cross our own quotes: bid {bid} >= ask {ask}")]
     SelfCross {

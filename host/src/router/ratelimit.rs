@@ -144,7 +144,9 @@ impl RateLimiter {
             .get(&key)
             .copied()
             .unwrap_or_else(|| default_limit(key));
-        self.windows.entry(key).or_insert_with(|| Window::new(limit))
+        self.windows
+            .entry(key)
+            .or_insert_with(|| Window::new(limit))
     }
 
     /// The current limit of `key`.
@@ -178,7 +180,14 @@ impl RateLimiter {
 
     /// Correct the estimate with a response's `X-Bapi-Limit`, `X-Bapi-Limit-Status` and
     /// `X-Bapi-Limit-Reset-Timestamp` values.
-    pub fn on_headers(&mut self, key: LimitKey, now_ms: i64, limit: u32, remaining: u32, reset_ms: i64) {
+    pub fn on_headers(
+        &mut self,
+        key: LimitKey,
+        now_ms: i64,
+        limit: u32,
+        remaining: u32,
+        reset_ms: i64,
+    ) {
         let w = self.window(key);
         if limit > 0 {
             w.limit = limit;
@@ -218,7 +227,12 @@ mod tests {
     #[test]
     fn default_limits_table() {
         let mut rl = RateLimiter::new();
-        for (key, want) in [(LC, 10), (SA, 10), (SB, 20), (LimitKey::new(Endpoint::Cancel, Category::Spot), 20)] {
+        for (key, want) in [
+            (LC, 10),
+            (SA, 10),
+            (SB, 20),
+            (LimitKey::new(Endpoint::Cancel, Category::Spot), 20),
+        ] {
             assert_eq!(rl.limit(key), want, "{key:?}");
         }
         let mut vip = RateLimiter::new().with_limit(LC, 20);
@@ -240,7 +254,11 @@ mod tests {
         ];
         let mut rl = RateLimiter::new();
         for (now, units, admitted) in steps {
-            assert_eq!(rl.try_acquire(LC, units, now), admitted, "t={now} units={units}");
+            assert_eq!(
+                rl.try_acquire(LC, units, now),
+                admitted,
+                "t={now} units={units}"
+            );
         }
         assert_eq!(rl.acquire_up_to(LC, 9, 2_000), 6); // only the 4 from t=1500 remain
     }

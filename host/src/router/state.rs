@@ -248,9 +248,18 @@ impl WorkingOrder {
         }
         match self.pending {
             Some(p) if p.outcome_unknown => OrderState::Unknown,
-            Some(Pending { op: PendingOp::Create, .. }) => OrderState::PendingNew,
-            Some(Pending { op: PendingOp::Amend { .. }, .. }) => OrderState::PendingAmend,
-            Some(Pending { op: PendingOp::Cancel, .. }) => OrderState::PendingCancel,
+            Some(Pending {
+                op: PendingOp::Create,
+                ..
+            }) => OrderState::PendingNew,
+            Some(Pending {
+                op: PendingOp::Amend { .. },
+                ..
+            }) => OrderState::PendingAmend,
+            Some(Pending {
+                op: PendingOp::Cancel,
+                ..
+            }) => OrderState::PendingCancel,
             None if self.lifecycle == Lifecycle::Submitted => OrderState::PendingNew,
             None if self.cum_exec_qty > Decimal::ZERO => OrderState::PartiallyFilled,
             None => OrderState::New,
@@ -269,18 +278,32 @@ impl WorkingOrder {
     /// Price and total quantity a pending amend asks for, if one is in flight.
     pub fn amend_target(&self) -> Option<(Decimal, Decimal)> {
         match self.pending {
-            Some(Pending { op: PendingOp::Amend { price, qty }, .. }) => Some((price, qty)),
+            Some(Pending {
+                op: PendingOp::Amend { price, qty },
+                ..
+            }) => Some((price, qty)),
             _ => None,
         }
     }
 
     /// Whether a cancel is in flight.
     pub fn cancel_pending(&self) -> bool {
-        matches!(self.pending, Some(Pending { op: PendingOp::Cancel, .. }))
+        matches!(
+            self.pending,
+            Some(Pending {
+                op: PendingOp::Cancel,
+                ..
+            })
+        )
     }
 
     /// Record that an amend to `price`/`qty` (total) was sent.
-    pub fn mark_amend_sent(&mut self, price: Decimal, qty: Decimal, now_ms: i64) -> Result<(), RouterError> {
+    pub fn mark_amend_sent(
+        &mut self,
+        price: Decimal,
+        qty: Decimal,
+        now_ms: i64,
+    ) -> Result<(), RouterError> {
         self.check_idle("amend")?;
         self.pending = Some(Pending {
             op: PendingOp::Amend { price, qty },
@@ -321,19 +344,23 @@ impl WorkingOrder {
         {
             self.order_id = Some(id.clone());
         }
-        let matches_pending = match (self.pending.map(|p| p.op), kind) {
+        let matches_pending = matches!(
+            (self.pending.map(|p| p.op), kind),
             (Some(PendingOp::Create), RequestKind::Create)
-            | (Some(PendingOp::Cancel), RequestKind::Cancel) => true,
-            (Some(PendingOp::Amend { .. }), RequestKind::Amend) => true,
-            _ => false,
-        };
+                | (Some(PendingOp::Cancel), RequestKind::Cancel)
+                | (Some(PendingOp::Amend { .. }), RequestKind::Amend)
+        );
         if matches!(outcome, AckOutcome::Unknown) {
             if matches_pending && let Some(p) = self.pending.as_mut() {
                 p.outcome_unknown = true;
             }
             return;
         }
-        let pending = if matches_pending { self.pending.take() } else { None };
+        let pending = if matches_pending {
+            self.pending.take()
+        } else {
+            None
+        };
         let terminal = self.lifecycle.rank() == 2;
         match (kind, outcome) {
             (RequestKind::Create, AckOutcome::Accepted { .. }) => self.raise(Lifecycle::Open),
@@ -343,7 +370,10 @@ impl WorkingOrder {
                 }
             }
             (RequestKind::Amend, AckOutcome::Accepted { .. }) => {
-                if let Some(Pending { op: PendingOp::Amend { price, qty }, .. }) = pending
+                if let Some(Pending {
+                    op: PendingOp::Amend { price, qty },
+                    ..
+                }) = pending
                     && !terminal
                 {
                     self.price = price;
@@ -470,7 +500,8 @@ impl WorkingOrders {
             return Err(RouterError::DuplicateOrder(order.link_id.to_string()));
         }
         if let Some(id) = &order.order_id {
-            self.link_by_order_id.insert(id.clone(), order.link_id.clone());
+            self.link_by_order_id
+                .insert(id.clone(), order.link_id.clone());
         }
         self.by_link.insert(order.link_id.clone(), order);
         Ok(())
@@ -516,7 +547,9 @@ impl WorkingOrders {
         let key = if self.by_link.contains_key(u.order_link_id.as_str()) {
             Some(u.order_link_id.clone())
         } else {
-            self.link_by_order_id.get(&u.order_id).map(|l| l.to_string())
+            self.link_by_order_id
+                .get(&u.order_id)
+                .map(|l| l.to_string())
         };
         let Some(order) = key.and_then(|k| self.by_link.get_mut(k.as_str())) else {
             return UpdateOutcome::Unknown;
@@ -535,7 +568,12 @@ impl WorkingOrders {
     }
 
     /// Apply an ack to the order `link_id`.
-    pub fn apply_ack(&mut self, link_id: &str, kind: RequestKind, outcome: &AckOutcome) -> Result<(), RouterError> {
+    pub fn apply_ack(
+        &mut self,
+        link_id: &str,
+        kind: RequestKind,
+        outcome: &AckOutcome,
+    ) -> Result<(), RouterError> {
         let order = self
             .by_link
             .get_mut(link_id)
@@ -553,7 +591,10 @@ impl WorkingOrders {
     pub fn expire_pending(&mut self, now_ms: i64, timeout_ms: i64) -> Vec<OrderLinkId> {
         self.by_link
             .values_mut()
-            .filter_map(|o| o.expire_pending(now_ms, timeout_ms).then(|| o.link_id.clone()))
+            .filter_map(|o| {
+                o.expire_pending(now_ms, timeout_ms)
+                    .then(|| o.link_id.clone())
+            })
             .collect()
     }
 

@@ -19,7 +19,9 @@ use ExchangeStatus as X;
 use RequestKind as K;
 
 fn ok() -> AckOutcome {
-    A::Accepted { order_id: Some("oid-1".into()) }
+    A::Accepted {
+        order_id: Some("oid-1".into()),
+    }
 }
 
 fn update(s: X, price: Decimal, qty: Decimal, cum: Decimal, t: i64) -> OrderUpdate {
@@ -35,7 +37,12 @@ fn update(s: X, price: Decimal, qty: Decimal, cum: Decimal, t: i64) -> OrderUpda
 }
 
 fn fresh() -> WorkingOrder {
-    let quote = Quote { side: Side::Buy, level: 0, price: dec!(100), qty: dec!(1) };
+    let quote = Quote {
+        side: Side::Buy,
+        level: 0,
+        price: dec!(100),
+        qty: dec!(1),
+    };
     WorkingOrder::pending_new(OrderLinkId::parse("q1-BTCUSDT-b0-1").unwrap(), &quote, 0)
 }
 
@@ -68,40 +75,330 @@ fn orderings_table() {
     type Case = (&'static str, Vec<Ev>, OrderState, Decimal, Decimal, Decimal);
     let cases: Vec<Case> = vec![
         ("sent only", vec![], OrderState::PendingNew, p, q, dec!(0)),
-        ("ack then push", vec![Ev::Ack(K::Create, ok()), Ev::Push(X::New, p, q, dec!(0), 1)], OrderState::New, p, q, dec!(0)),
-        ("push then ack", vec![Ev::Push(X::New, p, q, dec!(0), 1), Ev::Ack(K::Create, ok())], OrderState::New, p, q, dec!(0)),
-        ("filled before create ack", vec![Ev::Push(X::Filled, p, q, q, 2), Ev::Ack(K::Create, ok())], OrderState::Filled, p, q, q),
-        ("create rejected", vec![Ev::Ack(K::Create, A::Rejected { order_gone: false })], OrderState::Rejected, p, q, dec!(0)),
-        ("partial fill", vec![Ev::Ack(K::Create, ok()), Ev::Push(X::PartiallyFilled, p, q, dec!(0.4), 2)], OrderState::PartiallyFilled, p, q, dec!(0.4)),
-        ("fill pushes out of order", vec![Ev::Push(X::PartiallyFilled, p, q, dec!(0.7), 3), Ev::Push(X::PartiallyFilled, p, q, dec!(0.4), 2), Ev::Push(X::New, p, q, dec!(0), 1)], OrderState::PartiallyFilled, p, q, dec!(0.7)),
-        ("cancel ack then push", vec![Ev::Ack(K::Create, ok()), Ev::SendCancel, Ev::Ack(K::Cancel, ok()), Ev::Push(X::Cancelled, p, q, dec!(0), 5)], OrderState::Cancelled, p, q, dec!(0)),
-        ("pending cancel", vec![Ev::Ack(K::Create, ok()), Ev::SendCancel], OrderState::PendingCancel, p, q, dec!(0)),
-        ("cancel ack after fill push", vec![Ev::Ack(K::Create, ok()), Ev::SendCancel, Ev::Push(X::Filled, p, q, q, 4), Ev::Ack(K::Cancel, A::Rejected { order_gone: true })], OrderState::Filled, p, q, q),
-        ("late New push after cancel ack", vec![Ev::Ack(K::Create, ok()), Ev::SendCancel, Ev::Ack(K::Cancel, ok()), Ev::Push(X::New, p, q, dec!(0), 1)], OrderState::Cancelled, p, q, dec!(0)),
-        ("fill reported after inferred cancel", vec![Ev::Ack(K::Create, ok()), Ev::SendCancel, Ev::Ack(K::Cancel, ok()), Ev::Push(X::Filled, p, q, q, 4)], OrderState::Filled, p, q, q),
-        ("reported terminal is final", vec![Ev::Push(X::Cancelled, p, q, dec!(0.2), 4), Ev::Push(X::Filled, p, q, q, 5)], OrderState::Cancelled, p, q, q),
-        ("spot PartiallyFilledCanceled", vec![Ev::Push(X::PartiallyFilledCanceled, p, q, dec!(0.5), 4)], OrderState::Cancelled, p, q, dec!(0.5)),
-        ("deactivated", vec![Ev::Push(X::Untriggered, p, q, dec!(0), 1), Ev::Push(X::Deactivated, p, q, dec!(0), 2)], OrderState::Cancelled, p, q, dec!(0)),
-        ("amend pending", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q)], OrderState::PendingAmend, p, q, dec!(0)),
-        ("amend ack applies target", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q), Ev::Ack(K::Amend, ok())], OrderState::New, dec!(101), q, dec!(0)),
-        ("amend push before ack", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q), Ev::Push(X::New, dec!(101), q, dec!(0), 3), Ev::Ack(K::Amend, ok())], OrderState::New, dec!(101), q, dec!(0)),
-        ("old push after amend ack", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q), Ev::Ack(K::Amend, ok()), Ev::Push(X::PartiallyFilled, p, q, dec!(0.3), 2)], OrderState::PartiallyFilled, dec!(101), q, dec!(0.3)),
-        ("amend ack after newer push", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), dec!(2)), Ev::Push(X::PartiallyFilled, dec!(101), dec!(2), dec!(0.5), 3), Ev::Ack(K::Amend, ok())], OrderState::PartiallyFilled, dec!(101), dec!(2), dec!(0.5)),
-        ("amend ack after fill", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q), Ev::Push(X::Filled, p, q, q, 3), Ev::Ack(K::Amend, ok())], OrderState::Filled, p, q, q),
-        ("amend rejected keeps price", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q), Ev::Ack(K::Amend, A::Rejected { order_gone: false })], OrderState::New, p, q, dec!(0)),
-        ("amend on gone order", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q), Ev::Ack(K::Amend, A::Rejected { order_gone: true })], OrderState::Unknown, p, q, dec!(0)),
-        ("gone then terminal push", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q), Ev::Ack(K::Amend, A::Rejected { order_gone: true }), Ev::Push(X::Cancelled, p, q, dec!(0), 9)], OrderState::Cancelled, p, q, dec!(0)),
-        ("create timeout", vec![Ev::Ack(K::Create, A::Unknown)], OrderState::Unknown, p, q, dec!(0)),
-        ("create expired", vec![Ev::Expire], OrderState::Unknown, p, q, dec!(0)),
-        ("unknown create seen on stream", vec![Ev::Ack(K::Create, A::Unknown), Ev::Push(X::New, p, q, dec!(0), 1)], OrderState::New, p, q, dec!(0)),
-        ("unknown create not found", vec![Ev::Ack(K::Create, A::Unknown), Ev::Reconcile(None)], OrderState::Rejected, p, q, dec!(0)),
-        ("unknown amend reconciled", vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q), Ev::Ack(K::Amend, A::Unknown), Ev::Reconcile(Some((X::New, dec!(101), q, dec!(0), 4)))], OrderState::New, dec!(101), q, dec!(0)),
-        ("unknown cancel, order gone", vec![Ev::Ack(K::Create, ok()), Ev::SendCancel, Ev::Expire, Ev::Reconcile(None)], OrderState::Cancelled, p, q, dec!(0)),
+        (
+            "ack then push",
+            vec![Ev::Ack(K::Create, ok()), Ev::Push(X::New, p, q, dec!(0), 1)],
+            OrderState::New,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "push then ack",
+            vec![Ev::Push(X::New, p, q, dec!(0), 1), Ev::Ack(K::Create, ok())],
+            OrderState::New,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "filled before create ack",
+            vec![Ev::Push(X::Filled, p, q, q, 2), Ev::Ack(K::Create, ok())],
+            OrderState::Filled,
+            p,
+            q,
+            q,
+        ),
+        (
+            "create rejected",
+            vec![Ev::Ack(K::Create, A::Rejected { order_gone: false })],
+            OrderState::Rejected,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "partial fill",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::Push(X::PartiallyFilled, p, q, dec!(0.4), 2),
+            ],
+            OrderState::PartiallyFilled,
+            p,
+            q,
+            dec!(0.4),
+        ),
+        (
+            "fill pushes out of order",
+            vec![
+                Ev::Push(X::PartiallyFilled, p, q, dec!(0.7), 3),
+                Ev::Push(X::PartiallyFilled, p, q, dec!(0.4), 2),
+                Ev::Push(X::New, p, q, dec!(0), 1),
+            ],
+            OrderState::PartiallyFilled,
+            p,
+            q,
+            dec!(0.7),
+        ),
+        (
+            "cancel ack then push",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendCancel,
+                Ev::Ack(K::Cancel, ok()),
+                Ev::Push(X::Cancelled, p, q, dec!(0), 5),
+            ],
+            OrderState::Cancelled,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "pending cancel",
+            vec![Ev::Ack(K::Create, ok()), Ev::SendCancel],
+            OrderState::PendingCancel,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "cancel ack after fill push",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendCancel,
+                Ev::Push(X::Filled, p, q, q, 4),
+                Ev::Ack(K::Cancel, A::Rejected { order_gone: true }),
+            ],
+            OrderState::Filled,
+            p,
+            q,
+            q,
+        ),
+        (
+            "late New push after cancel ack",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendCancel,
+                Ev::Ack(K::Cancel, ok()),
+                Ev::Push(X::New, p, q, dec!(0), 1),
+            ],
+            OrderState::Cancelled,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "fill reported after inferred cancel",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendCancel,
+                Ev::Ack(K::Cancel, ok()),
+                Ev::Push(X::Filled, p, q, q, 4),
+            ],
+            OrderState::Filled,
+            p,
+            q,
+            q,
+        ),
+        (
+            "reported terminal is final",
+            vec![
+                Ev::Push(X::Cancelled, p, q, dec!(0.2), 4),
+                Ev::Push(X::Filled, p, q, q, 5),
+            ],
+            OrderState::Cancelled,
+            p,
+            q,
+            q,
+        ),
+        (
+            "spot PartiallyFilledCanceled",
+            vec![Ev::Push(X::PartiallyFilledCanceled, p, q, dec!(0.5), 4)],
+            OrderState::Cancelled,
+            p,
+            q,
+            dec!(0.5),
+        ),
+        (
+            "deactivated",
+            vec![
+                Ev::Push(X::Untriggered, p, q, dec!(0), 1),
+                Ev::Push(X::Deactivated, p, q, dec!(0), 2),
+            ],
+            OrderState::Cancelled,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "amend pending",
+            vec![Ev::Ack(K::Create, ok()), Ev::SendAmend(dec!(101), q)],
+            OrderState::PendingAmend,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "amend ack applies target",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), q),
+                Ev::Ack(K::Amend, ok()),
+            ],
+            OrderState::New,
+            dec!(101),
+            q,
+            dec!(0),
+        ),
+        (
+            "amend push before ack",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), q),
+                Ev::Push(X::New, dec!(101), q, dec!(0), 3),
+                Ev::Ack(K::Amend, ok()),
+            ],
+            OrderState::New,
+            dec!(101),
+            q,
+            dec!(0),
+        ),
+        (
+            "old push after amend ack",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), q),
+                Ev::Ack(K::Amend, ok()),
+                Ev::Push(X::PartiallyFilled, p, q, dec!(0.3), 2),
+            ],
+            OrderState::PartiallyFilled,
+            dec!(101),
+            q,
+            dec!(0.3),
+        ),
+        (
+            "amend ack after newer push",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), dec!(2)),
+                Ev::Push(X::PartiallyFilled, dec!(101), dec!(2), dec!(0.5), 3),
+                Ev::Ack(K::Amend, ok()),
+            ],
+            OrderState::PartiallyFilled,
+            dec!(101),
+            dec!(2),
+            dec!(0.5),
+        ),
+        (
+            "amend ack after fill",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), q),
+                Ev::Push(X::Filled, p, q, q, 3),
+                Ev::Ack(K::Amend, ok()),
+            ],
+            OrderState::Filled,
+            p,
+            q,
+            q,
+        ),
+        (
+            "amend rejected keeps price",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), q),
+                Ev::Ack(K::Amend, A::Rejected { order_gone: false }),
+            ],
+            OrderState::New,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "amend on gone order",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), q),
+                Ev::Ack(K::Amend, A::Rejected { order_gone: true }),
+            ],
+            OrderState::Unknown,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "gone then terminal push",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), q),
+                Ev::Ack(K::Amend, A::Rejected { order_gone: true }),
+                Ev::Push(X::Cancelled, p, q, dec!(0), 9),
+            ],
+            OrderState::Cancelled,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "create timeout",
+            vec![Ev::Ack(K::Create, A::Unknown)],
+            OrderState::Unknown,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "create expired",
+            vec![Ev::Expire],
+            OrderState::Unknown,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "unknown create seen on stream",
+            vec![
+                Ev::Ack(K::Create, A::Unknown),
+                Ev::Push(X::New, p, q, dec!(0), 1),
+            ],
+            OrderState::New,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "unknown create not found",
+            vec![Ev::Ack(K::Create, A::Unknown), Ev::Reconcile(None)],
+            OrderState::Rejected,
+            p,
+            q,
+            dec!(0),
+        ),
+        (
+            "unknown amend reconciled",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendAmend(dec!(101), q),
+                Ev::Ack(K::Amend, A::Unknown),
+                Ev::Reconcile(Some((X::New, dec!(101), q, dec!(0), 4))),
+            ],
+            OrderState::New,
+            dec!(101),
+            q,
+            dec!(0),
+        ),
+        (
+            "unknown cancel, order gone",
+            vec![
+                Ev::Ack(K::Create, ok()),
+                Ev::SendCancel,
+                Ev::Expire,
+                Ev::Reconcile(None),
+            ],
+            OrderState::Cancelled,
+            p,
+            q,
+            dec!(0),
+        ),
     ];
     for (name, events, state, price, qty, cum) in cases {
         let o = run(&events);
         assert_eq!(o.state(), state, "{name}: state");
-        assert_eq!((o.price, o.qty, o.cum_exec_qty), (price, qty, cum), "{name}: price/qty/cum");
+        assert_eq!(
+            (o.price, o.qty, o.cum_exec_qty),
+            (price, qty, cum),
+            "{name}: price/qty/cum"
+        );
     }
 }
 
@@ -139,14 +436,24 @@ fn sending_requires_an_idle_open_order() {
 fn registry_routes_by_link_and_order_id() {
     let mut reg = WorkingOrders::new();
     reg.insert(fresh()).unwrap();
-    assert!(matches!(reg.insert(fresh()), Err(RouterError::DuplicateOrder(_))));
+    assert!(matches!(
+        reg.insert(fresh()),
+        Err(RouterError::DuplicateOrder(_))
+    ));
     reg.apply_ack("q1-BTCUSDT-b0-1", K::Create, &ok()).unwrap();
-    assert_eq!(reg.get_by_order_id("oid-1").unwrap().state(), OrderState::New);
+    assert_eq!(
+        reg.get_by_order_id("oid-1").unwrap().state(),
+        OrderState::New
+    );
     // A push carrying only the orderId (e.g. a maker fill without orderLinkId).
     let mut u = update(X::PartiallyFilled, dec!(100), dec!(1), dec!(0.1), 5);
     u.order_link_id.clear();
     assert_eq!(reg.apply_update(&u), UpdateOutcome::Applied);
-    assert_eq!(reg.apply_update(&u.clone()), UpdateOutcome::Applied, "same push twice is idempotent");
+    assert_eq!(
+        reg.apply_update(&u.clone()),
+        UpdateOutcome::Applied,
+        "same push twice is idempotent"
+    );
     u.updated_ms = 4;
     u.cum_exec_qty = dec!(0);
     assert_eq!(reg.apply_update(&u), UpdateOutcome::Stale);

@@ -135,6 +135,17 @@ impl Engine {
         acct: usize,
         req: OrderRequest,
     ) -> Result<(String, String), ApiError> {
+        if self.reject_next_orders > 0 {
+            self.reject_next_orders -= 1;
+            let code = self.reject_code;
+            let msg = match code {
+                110007 => "Insufficient available balance",
+                10006 => "Too many visits",
+                10016 => "Internal server error",
+                _ => "Request parameter error.",
+            };
+            return Err(ApiError::new(code, msg));
+        }
         let r = self.create_inner(acct, req);
         self.flush();
         r

@@ -196,6 +196,12 @@ pub struct Engine {
     pub clock_skew_ms: i64,
     /// When true, the market does not fill resting orders.
     pub matching_paused: bool,
+    /// Reject this many upcoming orders with `reject_code` (fault injection).
+    pub reject_next_orders: u32,
+    /// retCode for injected order rejections.
+    pub reject_code: i64,
+    /// Skip one `u` in the next N book publications (fault injection: a sequence gap).
+    pub skip_book_u: u32,
     id_rng: ChaCha8Rng,
     spot_id: u64,
     priority: u64,
@@ -295,6 +301,9 @@ impl Engine {
             notify: Arc::new(Notify::new()),
             clock_skew_ms: 0,
             matching_paused: false,
+            reject_next_orders: 0,
+            reject_code: 10001,
+            skip_book_u: 0,
             id_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x05ee_d1d5),
             spot_id: 1_900_000_000_000_000_000,
             priority: 0,

@@ -168,6 +168,7 @@ impl Engine {
     }
 
     fn publish_books(&mut self, mi: usize, now: i64) {
+        let mut skip = std::mem::take(&mut self.skip_book_u);
         let m = &mut self.markets[mi];
         for (k, depth) in BOOK_DEPTHS.iter().enumerate() {
             if m.topics.books[k].receiver_count() == 0 {
@@ -180,6 +181,10 @@ impl Engine {
                 continue;
             }
             m.u[k] += 1;
+            if skip > 0 {
+                skip -= 1;
+                m.u[k] += 1;
+            }
             m.seq += 1;
             let text = if *depth == 1 {
                 // Level 1 is snapshot-only.
@@ -197,6 +202,7 @@ impl Engine {
                 text: text.into(),
             });
         }
+        self.skip_book_u = skip;
     }
 
     /// Snapshot for a new subscriber of `orderbook.{BOOK_DEPTHS[k]}`; the returned `u` is

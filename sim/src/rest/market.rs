@@ -40,14 +40,15 @@ pub fn instruments(r: &Req) -> Answer {
     let want = r.query.get("symbol");
     let e = r.shared.engine();
     let mut list = Vec::new();
-    for m in &e.markets {
+    for (mi, m) in e.markets.iter().enumerate() {
         let i = &m.inst;
+        let symbol_id = mi + 1;
         if i.category != cat || want.is_some_and(|w| w != &i.symbol) {
             continue;
         }
         let row = match cat {
             Category::Linear => json!({
-                "symbol": i.symbol, "contractType": "LinearPerpetual", "status": "Trading",
+                "symbol": i.symbol, "symbolId": symbol_id, "contractType": "LinearPerpetual", "status": "Trading",
                 "baseCoin": i.base_coin, "quoteCoin": i.quote_coin,
                 "launchTime": "1585526400000", "deliveryTime": "0", "deliveryFeeRate": "",
                 "priceScale": i.tick.scale().to_string(),
@@ -65,7 +66,7 @@ pub fn instruments(r: &Req) -> Answer {
                 "symbolType": ""
             }),
             Category::Spot => json!({
-                "symbol": i.symbol, "baseCoin": i.base_coin, "quoteCoin": i.quote_coin,
+                "symbolId": symbol_id, "symbol": i.symbol, "baseCoin": i.base_coin, "quoteCoin": i.quote_coin,
                 "innovation": "0", "status": "Trading", "marginTrading": "utaOnly", "stTag": "0",
                 "lotSizeFilter": {
                     "basePrecision": i.step.to_string(), "quotePrecision": "0.0000001",

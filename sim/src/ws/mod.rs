@@ -45,6 +45,24 @@ pub async fn next_json(stream: &mut SplitStream<WebSocket>) -> Option<Result<Val
     }
 }
 
+/// Next JSON message, or `None` when the socket closed or a fault closes this kind.
+pub async fn next_or_killed(
+    stream: &mut SplitStream<WebSocket>,
+    kill: &mut tokio::sync::watch::Receiver<(u64, u8)>,
+    my_kind: u8,
+) -> Option<Result<Value, String>> {
+    loop {
+        tokio::select! {
+            m = next_json(stream) => return m,
+            r = kill.changed() => {
+                if r.is_err() || kill.borrow_and_update().1 & my_kind != 0 {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 /// Send a JSON value.
 pub async fn send(tx: &mpsc::Sender<Utf8Bytes>, v: Value) {
     let _ = tx.send(v.to_string().into()).await;

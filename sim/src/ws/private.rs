@@ -1,7 +1,7 @@
 //! Private stream: `auth` (signature of `"GET/realtime" + expires`), then topics `order`,
 //! `execution`, `execution.fast`, `position`, `wallet`, `dcp.*`.
 
-use super::{next_json, req_id, send, spawn_writer};
+use super::{req_id, send, spawn_writer};
 use crate::auth;
 use crate::state::Shared;
 use axum::extract::ws::WebSocket;
@@ -51,7 +51,10 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
     let topics: Arc<Mutex<HashSet<&'static str>>> = Arc::default();
     let mut forwarder: Option<JoinHandle<()>> = None;
     let mut authed: Option<usize> = None;
-    while let Some(msg) = next_json(&mut stream).await {
+    let mut kill = shared.ws_kill.subscribe();
+    while let Some(msg) =
+        super::next_or_killed(&mut stream, &mut kill, crate::state::WS_PRIVATE).await
+    {
         let Ok(v) = msg else {
             send(&tx, json!({"success": false, "ret_msg": "error:request not json", "conn_id": conn_id, "op": ""})).await;
             continue;
@@ -89,12 +92,19 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
                         let mut rx = shared.engine().private_tx[acct].subscribe();
                         let txc = tx.clone();
                         let tp = topics.clone();
+                        let sh = shared.clone();
                         forwarder = Some(tokio::spawn(async move {
                             loop {
                                 match rx.recv().await {
                                     Ok(m) => {
-                                        let want =
-                                            tp.lock().map(|t| t.contains(m.topic)).unwrap_or(false);
+                                        let stale = sh
+                                            .private_stale
+                                            .load(std::sync::atomic::Ordering::Relaxed);
+                                        let want = !stale
+                                            && tp
+                                                .lock()
+                                                .map(|t| t.contains(m.topic))
+                                                .unwrap_or(false);
                                         if want && txc.send(m.text).await.is_err() {
                                             return;
                                         }
@@ -144,6 +154,7 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
                     }
                 }
                 let ok = fail.is_none();
+                tokio::time::sleep(shared.ws_ack_delay).await;
                 send(&tx, with_req(json!({"success": ok, "ret_msg": fail.unwrap_or_default(), "op": op, "conn_id": conn_id}))).await;
             }
             _ => {

@@ -2,7 +2,7 @@
 //! task per subscribed topic (snapshot first, then messages with a greater `u`; a lagging
 //! subscriber gets a fresh snapshot).
 
-use super::{next_json, req_id, send, spawn_writer};
+use super::{req_id, send, spawn_writer};
 use crate::config::Category;
 use crate::engine::{PublicMsg, Utf8Bytes};
 use crate::state::{Shared, TopicKind};
@@ -18,7 +18,10 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>, cat: Category) {
     let conn_id = shared.conn_id();
     let (mut stream, tx) = spawn_writer(sock);
     let mut subs: HashMap<String, JoinHandle<()>> = HashMap::new();
-    while let Some(msg) = next_json(&mut stream).await {
+    let mut kill = shared.ws_kill.subscribe();
+    while let Some(msg) =
+        super::next_or_killed(&mut stream, &mut kill, crate::state::WS_PUBLIC).await
+    {
         let Ok(v) = msg else {
             send(
                 &tx,
@@ -92,6 +95,7 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>, cat: Category) {
                     r["req_id"] = json!(id);
                 }
                 r["op"] = json!(op);
+                tokio::time::sleep(shared.ws_ack_delay).await;
                 send(&tx, r).await;
                 for (t, mi, kind) in to_start {
                     let h = tokio::spawn(forward(shared.clone(), mi, kind, tx.clone()));
@@ -147,6 +151,12 @@ async fn forward(shared: Arc<Shared>, mi: usize, kind: TopicKind, tx: mpsc::Send
                     continue;
                 }
                 last_u = m.u;
+                if shared
+                    .public_stale
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    continue;
+                }
                 if tx.send(m.text).await.is_err() {
                     return;
                 }

@@ -2,7 +2,7 @@
 //! variants, with Bybit's request/response shapes; shares the account's rate limits.
 
 use super::private::check_auth;
-use super::{next_json, send, spawn_writer};
+use super::{send, spawn_writer};
 use crate::auth;
 use crate::engine::ApiError;
 use crate::rest::trade::{BatchOp, amend_one, batch, cancel_one, create_one};
@@ -28,7 +28,10 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
     let conn_id = shared.conn_id();
     let (mut stream, tx) = spawn_writer(sock);
     let mut authed: Option<usize> = None;
-    while let Some(msg) = next_json(&mut stream).await {
+    let mut kill = shared.ws_kill.subscribe();
+    while let Some(msg) =
+        super::next_or_killed(&mut stream, &mut kill, crate::state::WS_TRADE).await
+    {
         let Ok(v) = msg else {
             send(&tx, json!({"retCode": 10001, "retMsg": "Request parameter error.", "op": "", "connId": conn_id})).await;
             continue;
@@ -66,7 +69,11 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
                 if let Some(id) = &req_id {
                     reply["reqId"] = id.clone();
                 }
-                send(&tx, reply).await;
+                let (tx, delay) = (tx.clone(), shared.ws_ack_delay);
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    send(&tx, reply).await;
+                });
             }
         }
     }

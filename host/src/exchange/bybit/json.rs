@@ -24,7 +24,10 @@ impl<'a> Cursor<'a> {
     }
 
     pub(crate) fn err(&self, expected: &'static str) -> ParseError {
-        ParseError::Json { offset: self.pos, expected }
+        ParseError::Json {
+            offset: self.pos,
+            expected,
+        }
     }
 
     #[inline]
@@ -40,8 +43,13 @@ impl<'a> Cursor<'a> {
     /// Next non-space byte, not consumed.
     #[inline]
     pub(crate) fn peek(&mut self) -> Option<u8> {
-        self.ws();
-        self.buf.get(self.pos).copied()
+        match self.buf.get(self.pos) {
+            Some(b' ' | b'\n' | b'\r' | b'\t') => {
+                self.ws();
+                self.buf.get(self.pos).copied()
+            }
+            other => other.copied(),
+        }
     }
 
     #[inline]
@@ -78,7 +86,11 @@ impl<'a> Cursor<'a> {
                 self.pos += 1;
                 Ok(false)
             }
-            _ => Err(self.err(if close == b'}' { "',' or '}'" } else { "',' or ']'" })),
+            _ => Err(self.err(if close == b'}' {
+                "',' or '}'"
+            } else {
+                "',' or ']'"
+            })),
         }
     }
 
@@ -109,14 +121,14 @@ impl<'a> Cursor<'a> {
         Ok(key)
     }
 
-    /// A quoted plain decimal (`"16493.50"`, `"-1"`, `"0.006"`) read in one pass, at most
-    /// 18 digits so the mantissa cannot overflow.
+    /// A quoted plain decimal (`"16493.50"`, `"-1"`, `"0.006"`) read in one pass; at most 18
+    /// digits so the mantissa cannot overflow.
     #[inline]
     pub(crate) fn quoted_decimal(&mut self, field: &'static str) -> Result<Fixed, ParseError> {
-        self.ws();
+        self.peek();
         let offset = self.pos;
         let buf = self.buf;
-        let bad = ParseError::BadNumber { field, offset };
+        let bad = || ParseError::BadNumber { field, offset };
         let mut i = offset;
         if buf.get(i) != Some(&b'"') {
             return Err(self.err("decimal string"));
@@ -128,36 +140,24 @@ impl<'a> Cursor<'a> {
         }
         let mut mantissa: u64 = 0;
         let mut digits = 0u32;
-        while let Some(&b) = buf.get(i) {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 || digits >= 18 {
-                break;
-            }
-            mantissa = mantissa * 10 + u64::from(d);
-            digits += 1;
-            i += 1;
-        }
+        read_digits(buf, &mut i, &mut mantissa, &mut digits).ok_or_else(bad)?;
         let mut scale = 0u8;
         if buf.get(i) == Some(&b'.') {
             i += 1;
-            while let Some(&b) = buf.get(i) {
-                let d = b.wrapping_sub(b'0');
-                if d > 9 || digits >= 18 {
-                    break;
-                }
-                mantissa = mantissa * 10 + u64::from(d);
-                digits += 1;
-                scale += 1;
-                i += 1;
-            }
+            let before = digits;
+            read_digits(buf, &mut i, &mut mantissa, &mut digits).ok_or_else(bad)?;
+            scale = (digits - before) as u8;
         }
         if digits == 0 || buf.get(i) != Some(&b'"') {
-            return Err(bad);
+            return Err(bad());
         }
         self.pos = i + 1;
         // At most 18 digits: below 10^18 < i64::MAX.
         let mantissa = mantissa as i64;
-        Ok(Fixed::new(if negative { -mantissa } else { mantissa }, scale))
+        Ok(Fixed::new(
+            if negative { -mantissa } else { mantissa },
+            scale,
+        ))
     }
 
     /// A non-negative JSON integer, or one inside a string (`"123"`).
@@ -173,11 +173,17 @@ impl<'a> Cursor<'a> {
             value = value
                 .checked_mul(10)
                 .and_then(|v| v.checked_add(u64::from(b - b'0')))
-                .ok_or(ParseError::BadNumber { field, offset: start })?;
+                .ok_or(ParseError::BadNumber {
+                    field,
+                    offset: start,
+                })?;
             self.pos += 1;
         }
         if self.pos == start || (quoted && !self.eat(b'"')) {
-            return Err(ParseError::BadNumber { field, offset: start });
+            return Err(ParseError::BadNumber {
+                field,
+                offset: start,
+            });
         }
         Ok(value)
     }
@@ -214,7 +220,8 @@ impl<'a> Cursor<'a> {
                 Some(b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
                     let start = self.pos;
                     while let Some(&b) = self.buf.get(self.pos) {
-                        if !matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9' | b'a'..=b'z') {
+                        if !matches!(b, b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9' | b'a'..=b'z')
+                        {
                             break;
                         }
                         self.pos += 1;
@@ -258,6 +265,88 @@ impl<'a> Cursor<'a> {
         match self.peek() {
             None => Ok(()),
             Some(_) => Err(self.err("end of input")),
+        }
+    }
+}
+
+/// Largest number of digits a decimal may have (keeps the mantissa below `10^18`).
+const MAX_DIGITS: u32 = 18;
+
+/// Read ASCII digits at `*i` into `mantissa`. `None` when the number would exceed
+/// [`MAX_DIGITS`]. (A SWAR eight-at-a-time variant measured slower on Bybit's short numbers.)
+#[inline]
+fn read_digits(buf: &[u8], i: &mut usize, mantissa: &mut u64, digits: &mut u32) -> Option<()> {
+    let rest = buf.get(*i..).unwrap_or_default();
+    let mut m = *mantissa;
+    let mut n = 0usize;
+    for &b in rest {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        // Wrapping: an over-long number is refused below before its value is used.
+        m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+        n += 1;
+    }
+    let total = *digits as usize + n;
+    if total > MAX_DIGITS as usize {
+        return None;
+    }
+    *mantissa = m;
+    *digits = total as u32;
+    *i += n;
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dec(text: &str) -> Result<Fixed, ParseError> {
+        Cursor::new(text.as_bytes()).quoted_decimal("x")
+    }
+
+    #[test]
+    fn quoted_decimals_match_the_scalar_parser() {
+        let cases = [
+            "\"0\"",
+            "\"30247.20\"",
+            "\"0.006\"",
+            "\"12345678\"",
+            "\"123456789\"",
+            "\"1234567890123.45678\"",
+            "\"0.00000001234\"",
+            "\"-16493.5\"",
+            "\"100.\"",
+            "\"99999999999999999.9\"",
+            "\"1\"",
+            "\"12345678.87654321\"",
+        ];
+        for text in cases {
+            // With and without eight bytes of slack after the number.
+            for padded in [text.to_string(), format!("{text},\"pad-pad-pad\"")] {
+                let want = Fixed::parse(text.trim_matches('"').as_bytes()).unwrap();
+                assert_eq!(dec(&padded).unwrap(), want, "{padded}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_quoted_decimals_are_errors() {
+        for text in [
+            "\"\"",
+            "\"-\"",
+            "\"1e5\"",
+            "\"12a\"",
+            "\"1234567890123456789\"",
+            "\"1.2.3\"",
+            "1.5",
+            "\"1.5",
+            "\"\u{e9}\"",
+        ] {
+            for padded in [text.to_string(), format!("{text},\"pad-pad-pad\"")] {
+                assert!(dec(&padded).is_err(), "{padded}");
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod messages;
 pub mod parse;
 pub mod rest;
 pub mod sign;
+pub mod ws;
 
 #[cfg(test)]
 mod fixtures;

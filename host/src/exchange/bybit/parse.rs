@@ -94,7 +94,12 @@ pub fn parse_orderbook(text: &[u8], out: &mut BookUpdate) -> Result<(), ParseErr
                     out.kind = match c.string()? {
                         b"snapshot" => UpdateKind::Snapshot,
                         b"delta" => UpdateKind::Delta,
-                        _ => return Err(ParseError::BadValue { field: "type", offset }),
+                        _ => {
+                            return Err(ParseError::BadValue {
+                                field: "type",
+                                offset,
+                            });
+                        }
                     };
                     seen |= F_TYPE;
                 }
@@ -115,7 +120,12 @@ pub fn parse_orderbook(text: &[u8], out: &mut BookUpdate) -> Result<(), ParseErr
         }
     }
     c.end()?;
-    for (bit, name) in [(F_TOPIC, "topic"), (F_TYPE, "type"), (F_TS, "ts"), (F_DATA, "data")] {
+    for (bit, name) in [
+        (F_TOPIC, "topic"),
+        (F_TYPE, "type"),
+        (F_TS, "ts"),
+        (F_DATA, "data"),
+    ] {
         if seen & bit == 0 {
             return Err(ParseError::MissingField(name));
         }
@@ -138,7 +148,10 @@ pub fn parse_rest_orderbook(text: &[u8], out: &mut BookUpdate) -> Result<(), Par
                 b"retCode" => {
                     let offset = c.pos();
                     if c.int("retCode")? != 0 {
-                        return Err(ParseError::BadValue { field: "retCode", offset });
+                        return Err(ParseError::BadValue {
+                            field: "retCode",
+                            offset,
+                        });
                     }
                 }
                 b"result" => {
@@ -165,13 +178,19 @@ fn parse_book_topic(topic: &[u8], out: &mut BookUpdate) -> Result<(), ParseError
         topic: String::from_utf8_lossy(topic).into_owned(),
     };
     let rest = topic.strip_prefix(b"orderbook.").ok_or_else(unexpected)?;
-    let dot = rest.iter().position(|&b| b == b'.').ok_or_else(unexpected)?;
+    let dot = rest
+        .iter()
+        .position(|&b| b == b'.')
+        .ok_or_else(unexpected)?;
     let mut depth: u32 = 0;
     for &b in &rest[..dot] {
         if !b.is_ascii_digit() {
             return Err(unexpected());
         }
-        depth = depth.checked_mul(10).and_then(|d| d.checked_add(u32::from(b - b'0'))).ok_or_else(unexpected)?;
+        depth = depth
+            .checked_mul(10)
+            .and_then(|d| d.checked_add(u32::from(b - b'0')))
+            .ok_or_else(unexpected)?;
     }
     out.depth = depth;
     Ok(())
@@ -189,7 +208,10 @@ fn parse_book_data(c: &mut Cursor<'_>, out: &mut BookUpdate) -> Result<(), Parse
                     let s = std::str::from_utf8(s)
                         .ok()
                         .filter(|s| !s.contains('\\'))
-                        .ok_or(ParseError::BadValue { field: "data.s", offset })?;
+                        .ok_or(ParseError::BadValue {
+                            field: "data.s",
+                            offset,
+                        })?;
                     out.symbol.push_str(s);
                     seen |= D_S;
                 }
@@ -218,7 +240,13 @@ fn parse_book_data(c: &mut Cursor<'_>, out: &mut BookUpdate) -> Result<(), Parse
             }
         }
     }
-    let fields = [(D_S, "data.s"), (D_B, "data.b"), (D_A, "data.a"), (D_U, "data.u"), (D_SEQ, "data.seq")];
+    let fields = [
+        (D_S, "data.s"),
+        (D_B, "data.b"),
+        (D_A, "data.a"),
+        (D_U, "data.u"),
+        (D_SEQ, "data.seq"),
+    ];
     for (bit, name) in fields {
         if seen & bit == 0 {
             return Err(ParseError::MissingField(name));
@@ -228,7 +256,11 @@ fn parse_book_data(c: &mut Cursor<'_>, out: &mut BookUpdate) -> Result<(), Parse
 }
 
 #[inline]
-fn parse_levels(c: &mut Cursor<'_>, out: &mut Vec<RawLevel>, field: &'static str) -> Result<(), ParseError> {
+fn parse_levels(
+    c: &mut Cursor<'_>,
+    out: &mut Vec<RawLevel>,
+    field: &'static str,
+) -> Result<(), ParseError> {
     out.clear();
     c.expect(b'[', "'[' (levels)")?;
     if c.eat(b']') {
@@ -247,7 +279,6 @@ fn parse_levels(c: &mut Cursor<'_>, out: &mut Vec<RawLevel>, field: &'static str
     }
 }
 
-
 /// The `topic` of a push, if the text is an object with one (found without allocating;
 /// stops at the first `topic` key). `None` for control replies (pong, subscribe, auth).
 pub fn peek_topic(text: &[u8]) -> Result<Option<&str>, ParseError> {
@@ -262,7 +293,10 @@ pub fn peek_topic(text: &[u8]) -> Result<Option<&str>, ParseError> {
             let t = c.string()?;
             return std::str::from_utf8(t)
                 .map(Some)
-                .map_err(|_| ParseError::BadValue { field: "topic", offset });
+                .map_err(|_| ParseError::BadValue {
+                    field: "topic",
+                    offset,
+                });
         }
         c.skip_value()?;
         if !c.more(b'}')? {
@@ -359,7 +393,11 @@ pub fn parse_rate_limit_headers<'a, I>(headers: I) -> Option<BybitRateLimit>
 where
     I: IntoIterator<Item = (&'a str, Cow<'a, str>)>,
 {
-    let mut limit = BybitRateLimit { limit: None, remaining: None, reset_at_ms: None };
+    let mut limit = BybitRateLimit {
+        limit: None,
+        remaining: None,
+        reset_at_ms: None,
+    };
     let mut any = false;
     for (name, value) in headers {
         let value = value.trim();

@@ -1,4 +1,5 @@
 use super::*;
+use crate::book::Fixed;
 use crate::exchange::bybit::fixtures::{NOT_PARSED, load, samples_dir};
 use crate::exchange::bybit::messages::*;
 use crate::exchange::bybit::rest::{RestError, decode_response, decode_result};
@@ -29,8 +30,10 @@ fn check_book_against_serde(text: &str, out: &BookUpdate) {
             .iter()
             .map(|l| (dec(l[0].as_str().unwrap()), dec(l[1].as_str().unwrap())))
             .collect();
-        let got: Vec<(Decimal, Decimal)> =
-            levels.iter().map(|l| (l.price.to_decimal(), l.size.to_decimal())).collect();
+        let got: Vec<(Decimal, Decimal)> = levels
+            .iter()
+            .map(|l| (l.price.to_decimal(), l.size.to_decimal()))
+            .collect();
         assert_eq!(got, want, "side {side}");
     }
 }
@@ -40,7 +43,10 @@ fn orderbook_snapshot_sample() {
     let text = load("ws-orderbook-snapshot.json");
     let out = book(&text).unwrap();
     assert_eq!(out.kind, UpdateKind::Snapshot);
-    assert_eq!((out.depth, out.ts_exchange_ms, out.ts_match_ms), (50, 1672304484978, 1672304484976));
+    assert_eq!(
+        (out.depth, out.ts_exchange_ms, out.ts_match_ms),
+        (50, 1672304484978, 1672304484976)
+    );
     assert_eq!((out.update_id, out.seq), (18521288, 7961638724));
     assert_eq!(out.bids[0].price, Fixed::new(1649350, 2));
     assert_eq!(out.bids[0].size, Fixed::new(6, 3));
@@ -74,18 +80,42 @@ fn rest_orderbook_sample() {
     let mut out = BookUpdate::default();
     parse_rest_orderbook(text.as_bytes(), &mut out).unwrap();
     assert_eq!(out.kind, UpdateKind::Snapshot);
-    assert_eq!((out.ts_exchange_ms, out.ts_match_ms), (1716863719031, 1716863718905));
+    assert_eq!(
+        (out.ts_exchange_ms, out.ts_match_ms),
+        (1716863719031, 1716863718905)
+    );
     check_book_against_serde(&text, &out);
     let err = "{\"retCode\":10006,\"retMsg\":\"Too many visits\",\"result\":{}}";
-    assert!(matches!(parse_rest_orderbook(err.as_bytes(), &mut out), Err(ParseError::BadValue { field: "retCode", .. })));
+    assert!(matches!(
+        parse_rest_orderbook(err.as_bytes(), &mut out),
+        Err(ParseError::BadValue {
+            field: "retCode",
+            ..
+        })
+    ));
 }
 
 #[test]
 fn compact_and_reordered_orderbook_parses_the_same() {
     let text = r#"{"data":{"seq":7,"u":3,"a":[],"b":[["1.5","2"]],"s":"X","extra":{"k":[1,{"z":null}]}},"cts":1,"ts":2,"type":"delta","topic":"orderbook.1.X","id":"abc"}"#;
     let out = book(text).unwrap();
-    assert_eq!((out.kind, out.depth, out.update_id, out.seq, out.ts_exchange_ms), (UpdateKind::Delta, 1, 3, 7, 2));
-    assert_eq!(out.bids, vec![RawLevel { price: Fixed::new(15, 1), size: Fixed::new(2, 0) }]);
+    assert_eq!(
+        (
+            out.kind,
+            out.depth,
+            out.update_id,
+            out.seq,
+            out.ts_exchange_ms
+        ),
+        (UpdateKind::Delta, 1, 3, 7, 2)
+    );
+    assert_eq!(
+        out.bids,
+        vec![RawLevel {
+            price: Fixed::new(15, 1),
+            size: Fixed::new(2, 0)
+        }]
+    );
     assert!(out.asks.is_empty());
 }
 
@@ -96,33 +126,63 @@ fn malformed_orderbook_messages_are_named_errors() {
     let cases: &[(&str, &str)] = &[
         ("", "Json"),
         ("[]", "Json"),
-        (r#"{"topic":"orderbook.50.X","type":"delta","ts":1}"#, "MissingField(\"data\")"),
+        (
+            r#"{"topic":"orderbook.50.X","type":"delta","ts":1}"#,
+            "MissingField(\"data\")",
+        ),
         (&ok.replace(r#","u":2"#, ""), "MissingField(\"data.u\")"),
-        (&ok.replace(r#""seq":3"#, r#""x":3"#), "MissingField(\"data.seq\")"),
-        (&ok.replace(r#""type":"delta","#, ""), "MissingField(\"type\")"),
+        (
+            &ok.replace(r#""seq":3"#, r#""x":3"#),
+            "MissingField(\"data.seq\")",
+        ),
+        (
+            &ok.replace(r#""type":"delta","#, ""),
+            "MissingField(\"type\")",
+        ),
         (&ok.replace("\"1.0\"", "\"1.0x\""), "BadNumber"),
         (&ok.replace("\"1.0\"", "1.0"), "Json"),
         (&ok.replace("\"1\"]", "\"1e3\"]"), "BadNumber"),
         (&ok.replace(r#""u":2"#, r#""u":-2"#), "BadNumber"),
-        (&ok.replace(r#""u":2"#, r#""u":99999999999999999999999"#), "BadNumber"),
+        (
+            &ok.replace(r#""u":2"#, r#""u":99999999999999999999999"#),
+            "BadNumber",
+        ),
         (&ok.replace("delta", "partial"), "BadValue"),
-        (&ok.replace("orderbook.50.X", "tickers.X"), "UnexpectedTopic"),
-        (&ok.replace("orderbook.50.X", "orderbook.5a.X"), "UnexpectedTopic"),
+        (
+            &ok.replace("orderbook.50.X", "tickers.X"),
+            "UnexpectedTopic",
+        ),
+        (
+            &ok.replace("orderbook.50.X", "orderbook.5a.X"),
+            "UnexpectedTopic",
+        ),
         (&format!("{ok} trailing"), "Json"),
         (&ok[..ok.len() - 1], "Json"),
     ];
     for (text, want) in cases {
         let err = book(text).unwrap_err();
-        assert!(format!("{err:?}").starts_with(want), "{text}: got {err:?}, want {want}");
+        assert!(
+            format!("{err:?}").starts_with(want),
+            "{text}: got {err:?}, want {want}"
+        );
         assert!(!err.to_string().is_empty());
     }
 }
 
 #[test]
 fn peek_topic_finds_topic_or_none() {
-    assert_eq!(peek_topic(br#"{"topic":"order","data":[]}"#).unwrap(), Some("order"));
-    assert_eq!(peek_topic(br#"{"id":"x","topic":"wallet"}"#).unwrap(), Some("wallet"));
-    assert_eq!(peek_topic(load("ws-pong-public-linear.json").as_bytes()).unwrap(), None);
+    assert_eq!(
+        peek_topic(br#"{"topic":"order","data":[]}"#).unwrap(),
+        Some("order")
+    );
+    assert_eq!(
+        peek_topic(br#"{"id":"x","topic":"wallet"}"#).unwrap(),
+        Some("wallet")
+    );
+    assert_eq!(
+        peek_topic(load("ws-pong-public-linear.json").as_bytes()).unwrap(),
+        None
+    );
     assert_eq!(peek_topic(b"{}").unwrap(), None);
     assert!(peek_topic(b"nope").is_err());
 }
@@ -133,64 +193,149 @@ fn public_trade_sample() {
     assert_eq!(msg.topic, "publicTrade.BTCUSDT");
     assert_eq!(msg.ts_ms, 1672304486868);
     let t = &msg.data[0];
-    assert_eq!((t.time_ms, t.side, t.price, t.size), (1672304486865, BybitSide::Buy, dec("16578.50"), dec("0.001")));
-    assert_eq!((t.trade_id.as_str(), t.block_trade, t.seq), ("20f43950-d8dd-5b31-9112-a178eb6023af", false, Some(1783284617)));
+    assert_eq!(
+        (t.time_ms, t.side, t.price, t.size),
+        (1672304486865, BybitSide::Buy, dec("16578.50"), dec("0.001"))
+    );
+    assert_eq!(
+        (t.trade_id.as_str(), t.block_trade, t.seq),
+        (
+            "20f43950-d8dd-5b31-9112-a178eb6023af",
+            false,
+            Some(1783284617)
+        )
+    );
 }
 
 #[test]
 fn ticker_samples_and_delta_merge() {
     let perp = parse_ticker(&load("ws-ticker-linear-perp-snapshot.json")).unwrap();
-    assert_eq!((perp.kind.as_str(), perp.cross_seq), ("snapshot", Some(9532239429)));
+    assert_eq!(
+        (perp.kind.as_str(), perp.cross_seq),
+        ("snapshot", Some(9532239429))
+    );
     assert_eq!(perp.data.mark_price, Some(dec("66666.60")));
     assert_eq!(perp.data.next_funding_time, Some(1760342400000));
     let fut = parse_ticker(&load("ws-ticker-linear-futures-snapshot.json")).unwrap();
-    assert_eq!((fut.data.funding_rate, fut.data.next_funding_time), (None, None));
+    assert_eq!(
+        (fut.data.funding_rate, fut.data.next_funding_time),
+        (None, None)
+    );
     let spot = parse_ticker(&load("ws-ticker-spot.json")).unwrap();
     assert_eq!(spot.data.last_price, Some(dec("21109.77")));
     let option = parse_ticker(&load("ws-ticker-option.json")).unwrap();
-    assert_eq!((option.data.bid1_price, option.data.ask1_size), (Some(dec("0")), Some(dec("5.1"))));
+    assert_eq!(
+        (option.data.bid1_price, option.data.ask1_size),
+        (Some(dec("0")), Some(dec("5.1")))
+    );
 
     let delta = parse_ticker(&load("ws-ticker-linear-delta.json")).unwrap();
     assert_eq!(delta.kind, "delta");
     assert_eq!(delta.data.last_price, None);
-    let mut state = BybitTickerData { symbol: "AAVEUSDT".into(), last_price: Some(dec("112.5")), ..Default::default() };
+    let mut state = BybitTickerData {
+        symbol: "AAVEUSDT".into(),
+        last_price: Some(dec("112.5")),
+        ..Default::default()
+    };
     state.merge(&delta.data);
     assert_eq!(state.last_price, Some(dec("112.5")));
-    assert_eq!((state.bid1_price, state.ask1_price), (Some(dec("112.89")), Some(dec("112.90"))));
+    assert_eq!(
+        (state.bid1_price, state.ask1_price),
+        (Some(dec("112.89")), Some(dec("112.90")))
+    );
 }
 
 #[test]
 fn private_samples() {
-    let BybitPrivateEvent::Order(order) = parse_private(&load("ws-order-option-filled.json")).unwrap() else { panic!() };
+    let BybitPrivateEvent::Order(order) =
+        parse_private(&load("ws-order-option-filled.json")).unwrap()
+    else {
+        panic!()
+    };
     let o = &order.data[0];
-    assert_eq!((o.order_status.as_str(), o.side, o.qty, o.avg_price), ("Filled", BybitSide::Sell, dec("1"), Some(dec("75"))));
-    assert_eq!((o.leaves_qty, o.created_time, o.position_idx), (None, Some(1672364262444), Some(0)));
+    assert_eq!(
+        (o.order_status.as_str(), o.side, o.qty, o.avg_price),
+        ("Filled", BybitSide::Sell, dec("1"), Some(dec("75")))
+    );
+    assert_eq!(
+        (o.leaves_qty, o.created_time, o.position_idx),
+        (None, Some(1672364262444), Some(0))
+    );
 
     for (file, exec_id, qty, exec_type) in [
-        ("ws-execution.json", "0ab1bdf7-4219-438b-b30a-32ec863018f7", "0.5", Some("Trade")),
-        ("ws-execution-linear-xrp.json", "7e2ae69c-4edf-5800-a352-893d52b446aa", "25", Some("Trade")),
-        ("ws-execution-fast.json", "3510f361-0add-5c7b-a2e7-9679810944fc", "3000", None),
+        (
+            "ws-execution.json",
+            "0ab1bdf7-4219-438b-b30a-32ec863018f7",
+            "0.5",
+            Some("Trade"),
+        ),
+        (
+            "ws-execution-linear-xrp.json",
+            "7e2ae69c-4edf-5800-a352-893d52b446aa",
+            "25",
+            Some("Trade"),
+        ),
+        (
+            "ws-execution-fast.json",
+            "3510f361-0add-5c7b-a2e7-9679810944fc",
+            "3000",
+            None,
+        ),
     ] {
-        let BybitPrivateEvent::Execution(e) = parse_private(&load(file)).unwrap() else { panic!("{file}") };
+        let BybitPrivateEvent::Execution(e) = parse_private(&load(file)).unwrap() else {
+            panic!("{file}")
+        };
         let e = &e.data[0];
-        assert_eq!((e.exec_id.as_str(), e.exec_qty, e.exec_type.as_deref()), (exec_id, dec(qty), exec_type), "{file}");
+        assert_eq!(
+            (e.exec_id.as_str(), e.exec_qty, e.exec_type.as_deref()),
+            (exec_id, dec(qty), exec_type),
+            "{file}"
+        );
     }
     let xrp = parse_execution_msg(&load("ws-execution-linear-xrp.json")).unwrap();
-    assert_eq!((xrp.data[0].exec_price, xrp.data[0].seq, xrp.data[0].exec_time), (dec("0.3374"), Some(4688002127), 1672364174443));
+    assert_eq!(
+        (
+            xrp.data[0].exec_price,
+            xrp.data[0].seq,
+            xrp.data[0].exec_time
+        ),
+        (dec("0.3374"), Some(4688002127), 1672364174443)
+    );
 
     for (file, side, size, entry) in [
-        ("ws-position-linear-long.json", Some(BybitSide::Buy), "75", Some("0.3615")),
+        (
+            "ws-position-linear-long.json",
+            Some(BybitSide::Buy),
+            "75",
+            Some("0.3615"),
+        ),
         ("ws-position-linear-flat.json", None, "0", Some("0")),
-        ("ws-position-inverse.json", Some(BybitSide::Buy), "3", Some("19358.58553268")),
+        (
+            "ws-position-inverse.json",
+            Some(BybitSide::Buy),
+            "3",
+            Some("19358.58553268"),
+        ),
     ] {
-        let BybitPrivateEvent::Position(p) = parse_private(&load(file)).unwrap() else { panic!("{file}") };
+        let BybitPrivateEvent::Position(p) = parse_private(&load(file)).unwrap() else {
+            panic!("{file}")
+        };
         let p = &p.data[0];
-        assert_eq!((p.side, p.size, p.entry_price), (side, dec(size), entry.map(dec)), "{file}");
+        assert_eq!(
+            (p.side, p.size, p.entry_price),
+            (side, dec(size), entry.map(dec)),
+            "{file}"
+        );
     }
     let long = parse_position_msg(&load("ws-position-linear-long.json")).unwrap();
-    assert_eq!((long.data[0].seq, long.data[0].liq_price), (Some(4688002127), None));
+    assert_eq!(
+        (long.data[0].seq, long.data[0].liq_price),
+        (Some(4688002127), None)
+    );
 
-    let BybitPrivateEvent::Wallet(w) = parse_private(&load("ws-wallet.json")).unwrap() else { panic!() };
+    let BybitPrivateEvent::Wallet(w) = parse_private(&load("ws-wallet.json")).unwrap() else {
+        panic!()
+    };
     assert_eq!(w.data[0].account_type, "UNIFIED");
     assert_eq!(w.data[0].total_equity, Some(dec("10262.91335023")));
     assert_eq!(w.data[0].coin[0].wallet_balance, Some(dec("0.00102964")));
@@ -198,15 +343,31 @@ fn private_samples() {
 
 #[test]
 fn control_samples() {
-    let pongs = ["ws-pong-private-ccxt.json", "ws-pong-private.json", "ws-pong-public-linear.json", "ws-pong-public-option.json", "ws-pong-public-spot.json", "ws-trade-pong.json"];
+    let pongs = [
+        "ws-pong-private-ccxt.json",
+        "ws-pong-private.json",
+        "ws-pong-public-linear.json",
+        "ws-pong-public-option.json",
+        "ws-pong-public-spot.json",
+        "ws-trade-pong.json",
+    ];
     for file in pongs {
-        let BybitPrivateEvent::Control(c) = parse_private(&load(file)).unwrap() else { panic!("{file}") };
+        let BybitPrivateEvent::Control(c) = parse_private(&load(file)).unwrap() else {
+            panic!("{file}")
+        };
         assert!(c.is_pong(), "{file}");
     }
     let ok = [
-        "ws-private-auth-response-ccxt.json", "ws-private-auth-response-with-req-id.json", "ws-private-auth-response.json",
-        "ws-subscribe-response-private.json", "ws-subscribe-response-public-linear.json", "ws-subscribe-response-public-option.json",
-        "ws-subscribe-response-public-spot.json", "ws-unsubscribe-response.json", "ws-trade-auth-response.json", "ws-trade-auth-response-ccxt.json",
+        "ws-private-auth-response-ccxt.json",
+        "ws-private-auth-response-with-req-id.json",
+        "ws-private-auth-response.json",
+        "ws-subscribe-response-private.json",
+        "ws-subscribe-response-public-linear.json",
+        "ws-subscribe-response-public-option.json",
+        "ws-subscribe-response-public-spot.json",
+        "ws-unsubscribe-response.json",
+        "ws-trade-auth-response.json",
+        "ws-trade-auth-response-ccxt.json",
     ];
     for file in ok {
         let c = parse_ws_control(&load(file)).unwrap();
@@ -215,15 +376,27 @@ fn control_samples() {
     for (file, msg) in [
         ("ws-private-auth-failure-params-error.json", "Params Error"),
         ("ws-subscribe-failure-args-size.json", "args size >10"),
-        ("ws-subscribe-failure-handler-not-found.json", "error:handler not found,topic:dcp.future"),
+        (
+            "ws-subscribe-failure-handler-not-found.json",
+            "error:handler not found,topic:dcp.future",
+        ),
     ] {
         let c = parse_ws_control(&load(file)).unwrap();
         assert!(!c.is_success(), "{file}");
         assert_eq!(c.message(), msg);
     }
     // WS trade replies share the control shape (retCode/retMsg).
-    for (file, code) in [("ws-trade-create-response.json", 0), ("ws-trade-create-response-spot.json", 0), ("ws-trade-create-batch-response.json", 0), ("ws-trade-create-error-170131.json", 170131)] {
-        assert_eq!(parse_ws_control(&load(file)).unwrap().ret_code, Some(code), "{file}");
+    for (file, code) in [
+        ("ws-trade-create-response.json", 0),
+        ("ws-trade-create-response-spot.json", 0),
+        ("ws-trade-create-batch-response.json", 0),
+        ("ws-trade-create-error-170131.json", 170131),
+    ] {
+        assert_eq!(
+            parse_ws_control(&load(file)).unwrap().ret_code,
+            Some(code),
+            "{file}"
+        );
     }
 }
 
@@ -243,80 +416,207 @@ fn rest_error_samples_carry_ret_code() {
     for (file, code, limited, unknown, retry) in cases {
         let err = decode_response(200, &load(file)).unwrap_err();
         assert_eq!(err.ret_code(), Some(code), "{file}");
-        assert_eq!((err.is_rate_limited(), err.outcome_unknown(), err.is_retryable()), (limited, unknown, retry), "{file}");
+        assert_eq!(
+            (
+                err.is_rate_limited(),
+                err.outcome_unknown(),
+                err.is_retryable()
+            ),
+            (limited, unknown, retry),
+            "{file}"
+        );
     }
-    let internal = decode_response(200, r#"{"retCode":10016,"retMsg":"Internal error","result":{}}"#).unwrap_err();
+    let internal = decode_response(
+        200,
+        r#"{"retCode":10016,"retMsg":"Internal error","result":{}}"#,
+    )
+    .unwrap_err();
     assert!(internal.outcome_unknown() && internal.is_retryable());
     let bad_gateway = decode_response(502, "<html>bad gateway</html>").unwrap_err();
-    assert!(matches!(bad_gateway, RestError::Http { status: 502, .. }) && bad_gateway.outcome_unknown());
-    assert!(!decode_response(403, "forbidden").unwrap_err().outcome_unknown());
+    assert!(
+        matches!(bad_gateway, RestError::Http { status: 502, .. }) && bad_gateway.outcome_unknown()
+    );
+    assert!(
+        !decode_response(403, "forbidden")
+            .unwrap_err()
+            .outcome_unknown()
+    );
     assert!(RestError::Timeout.outcome_unknown());
-    assert!(matches!(decode_response(200, "{oops").unwrap_err(), RestError::Parse(_)));
+    assert!(matches!(
+        decode_response(200, "{oops").unwrap_err(),
+        RestError::Parse(_)
+    ));
 }
 
 #[test]
 fn rest_result_samples() {
-    let (ack, env) = decode_result::<BybitOrderAck>(200, &load("rest-create-order-response.json")).unwrap();
-    assert_eq!((ack.order_id.as_str(), ack.order_link_id.as_str(), env.time_ms), ("1321003749386327552", "spot-test-postonly", Some(1672211918471)));
-    for file in ["rest-amend-order-response.json", "rest-cancel-order-response.json"] {
+    let (ack, env) =
+        decode_result::<BybitOrderAck>(200, &load("rest-create-order-response.json")).unwrap();
+    assert_eq!(
+        (
+            ack.order_id.as_str(),
+            ack.order_link_id.as_str(),
+            env.time_ms
+        ),
+        (
+            "1321003749386327552",
+            "spot-test-postonly",
+            Some(1672211918471)
+        )
+    );
+    for file in [
+        "rest-amend-order-response.json",
+        "rest-cancel-order-response.json",
+    ] {
         decode_result::<BybitOrderAck>(200, &load(file)).unwrap();
     }
-    let (all, _) = decode_result::<BybitAckList>(200, &load("rest-cancel-all-response.json")).unwrap();
+    let (all, _) =
+        decode_result::<BybitAckList>(200, &load("rest-cancel-all-response.json")).unwrap();
     assert!(!all.list.is_empty());
-    for file in ["rest-batch-create-response.json", "rest-batch-amend-response.json", "rest-batch-cancel-response-partial-failure.json"] {
+    for file in [
+        "rest-batch-create-response.json",
+        "rest-batch-amend-response.json",
+        "rest-batch-cancel-response-partial-failure.json",
+    ] {
         let (list, env) = decode_result::<BybitAckList>(200, &load(file)).unwrap();
         let ext: BybitBatchExtInfo = parse_ext_info(&env).unwrap();
         assert_eq!(list.list.len(), ext.list.len(), "{file}");
     }
-    let (_, env) = decode_result::<BybitAckList>(200, &load("rest-batch-cancel-response-partial-failure.json")).unwrap();
+    let (_, env) = decode_result::<BybitAckList>(
+        200,
+        &load("rest-batch-cancel-response-partial-failure.json"),
+    )
+    .unwrap();
     let ext: BybitBatchExtInfo = parse_ext_info(&env).unwrap();
-    assert_eq!(ext.list[1], BybitItemStatus { code: 170213, msg: "Order does not exist.".into() });
+    assert_eq!(
+        ext.list[1],
+        BybitItemStatus {
+            code: 170213,
+            msg: "Order does not exist.".into()
+        }
+    );
 
-    for file in ["rest-order-realtime-response.json", "rest-order-history-postonly-cancelled.json", "rest-order-history-linear-market-filled-ccxt.json"] {
+    for file in [
+        "rest-order-realtime-response.json",
+        "rest-order-history-postonly-cancelled.json",
+        "rest-order-history-linear-market-filled-ccxt.json",
+    ] {
         let (page, _) = decode_result::<BybitPage<BybitOrderMsg>>(200, &load(file)).unwrap();
         assert_eq!(page.list.len(), 1, "{file}");
     }
-    let (hist, env) = decode_result::<BybitPage<BybitOrderMsg>>(200, &load("rest-order-history-postonly-cancelled.json")).unwrap();
+    let (hist, env) = decode_result::<BybitPage<BybitOrderMsg>>(
+        200,
+        &load("rest-order-history-postonly-cancelled.json"),
+    )
+    .unwrap();
     assert_eq!(hist.list[0].reject_reason, "EC_PostOnlyWillTakeLiquidity");
     assert!(env.time_ms.is_some());
-    let (ccxt, env) = decode_result::<BybitPage<BybitOrderMsg>>(200, &load("rest-order-history-linear-market-filled-ccxt.json")).unwrap();
-    assert_eq!((ccxt.list[0].avg_price, env.time_ms, ccxt.list[0].position_idx), (Some(dec("123498")), Some(1758189954146), Some(0)));
+    let (ccxt, env) = decode_result::<BybitPage<BybitOrderMsg>>(
+        200,
+        &load("rest-order-history-linear-market-filled-ccxt.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            ccxt.list[0].avg_price,
+            env.time_ms,
+            ccxt.list[0].position_idx
+        ),
+        (Some(dec("123498")), Some(1758189954146), Some(0))
+    );
 
-    let (pos, _) = decode_result::<BybitPage<BybitPositionMsg>>(200, &load("rest-position-list-inverse-response.json")).unwrap();
-    assert_eq!((pos.list[0].side, pos.list[0].entry_price), (Some(BybitSide::Sell), Some(dec("27464.50441675"))));
-    let (ex, _) = decode_result::<BybitPage<BybitExecutionMsg>>(200, &load("rest-execution-list-response.json")).unwrap();
+    let (pos, _) = decode_result::<BybitPage<BybitPositionMsg>>(
+        200,
+        &load("rest-position-list-inverse-response.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        (pos.list[0].side, pos.list[0].entry_price),
+        (Some(BybitSide::Sell), Some(dec("27464.50441675")))
+    );
+    let (ex, _) = decode_result::<BybitPage<BybitExecutionMsg>>(
+        200,
+        &load("rest-execution-list-response.json"),
+    )
+    .unwrap();
     assert_eq!(ex.list[0].exec_price, dec("1190.15"));
-    let (wallet, _) = decode_result::<BybitPage<BybitWalletMsg>>(200, &load("rest-wallet-balance-response.json")).unwrap();
+    let (wallet, _) =
+        decode_result::<BybitPage<BybitWalletMsg>>(200, &load("rest-wallet-balance-response.json"))
+            .unwrap();
     assert!(!wallet.list.is_empty());
-    let (time, _) = decode_result::<BybitServerTime>(200, &load("rest-server-time-response.json")).unwrap();
+    let (time, _) =
+        decode_result::<BybitServerTime>(200, &load("rest-server-time-response.json")).unwrap();
     assert!(!time.time_second.is_empty());
-    let (lin, _) = decode_result::<BybitPage<BybitInstrument>>(200, &load("rest-instruments-info-linear.json")).unwrap();
-    assert_eq!((lin.list[0].price_filter.tick_size, lin.list[0].lot_size_filter.qty_step), (dec("0.10"), Some(dec("0.001"))));
-    for file in ["rest-instruments-info-spot.json", "rest-instruments-info-option.json", "rest-instruments-info-linear-prelaunch.json"] {
+    let (lin, _) = decode_result::<BybitPage<BybitInstrument>>(
+        200,
+        &load("rest-instruments-info-linear.json"),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            lin.list[0].price_filter.tick_size,
+            lin.list[0].lot_size_filter.qty_step
+        ),
+        (dec("0.10"), Some(dec("0.001")))
+    );
+    for file in [
+        "rest-instruments-info-spot.json",
+        "rest-instruments-info-option.json",
+        "rest-instruments-info-linear-prelaunch.json",
+    ] {
         let (page, _) = decode_result::<BybitPage<BybitInstrument>>(200, &load(file)).unwrap();
         assert!(page.list[0].lot_size_filter.qty_step.is_some(), "{file}");
     }
-    for file in ["rest-tickers-inverse-response.json", "rest-tickers-option-response.json", "rest-tickers-spot-response.json"] {
+    for file in [
+        "rest-tickers-inverse-response.json",
+        "rest-tickers-option-response.json",
+        "rest-tickers-spot-response.json",
+    ] {
         let (page, _) = decode_result::<BybitPage<BybitTickerData>>(200, &load(file)).unwrap();
         assert!(!page.list.is_empty(), "{file}");
     }
     // Envelopes the host does not decode further still parse as successes.
     for file in [
-        "rest-envelope-ok.json", "rest-dcp-info-response.json", "rest-dcp-set-response.json", "rest-kline-response.json",
-        "rest-mmp-modify-response.json", "rest-mmp-state-response.json", "rest-recent-trade-response.json", "rest-trading-stop-response.json",
+        "rest-envelope-ok.json",
+        "rest-dcp-info-response.json",
+        "rest-dcp-set-response.json",
+        "rest-kline-response.json",
+        "rest-mmp-modify-response.json",
+        "rest-mmp-state-response.json",
+        "rest-recent-trade-response.json",
+        "rest-trading-stop-response.json",
     ] {
-        assert_eq!(decode_response(200, &load(file)).unwrap().ret_code, 0, "{file}");
+        assert_eq!(
+            decode_response(200, &load(file)).unwrap().ret_code,
+            0,
+            "{file}"
+        );
     }
 }
 
 #[test]
 fn rate_limit_headers_sample() {
-    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(&load("rest-response-headers-sample.json")).unwrap();
-    let rl = parse_rate_limit_headers(map.iter().map(|(k, v)| (k.as_str(), Cow::Borrowed(v.as_str())))).unwrap();
-    assert_eq!(rl, BybitRateLimit { limit: Some(10), remaining: Some(9), reset_at_ms: Some(1696166745962) });
+    let map: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&load("rest-response-headers-sample.json")).unwrap();
+    let rl = parse_rate_limit_headers(
+        map.iter()
+            .map(|(k, v)| (k.as_str(), Cow::Borrowed(v.as_str()))),
+    )
+    .unwrap();
+    assert_eq!(
+        rl,
+        BybitRateLimit {
+            limit: Some(10),
+            remaining: Some(9),
+            reset_at_ms: Some(1696166745962)
+        }
+    );
     let lower = [("x-bapi-limit-status", Cow::Borrowed("0"))];
     assert_eq!(parse_rate_limit_headers(lower).unwrap().remaining, Some(0));
-    assert_eq!(parse_rate_limit_headers([("content-type", Cow::Borrowed("x"))]), None);
+    assert_eq!(
+        parse_rate_limit_headers([("content-type", Cow::Borrowed("x"))]),
+        None
+    );
 }
 
 /// Every file in the samples folder is either parsed by a test above or listed as not parsed.
@@ -333,7 +633,10 @@ fn every_sample_is_accounted_for() {
             missing.push(name);
         }
     }
-    assert!(missing.is_empty(), "samples without a parser test: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "samples without a parser test: {missing:?}"
+    );
 }
 
 proptest! {
@@ -358,7 +661,8 @@ proptest! {
             let pos = pos.min(bad.len() - 1);
             bad[pos] = byte;
             let _ = parse_orderbook(&bad, &mut out);
-            if cut < text.len() {
+            let json_len = text.trim_ascii_end().len();
+            if cut < json_len {
                 prop_assert!(parse_orderbook(&text[..cut], &mut out).is_err());
             }
         }

@@ -49,7 +49,10 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials from a key and a secret.
     pub fn new(api_key: impl Into<String>, secret: Secret) -> Self {
-        Self { api_key: api_key.into(), secret }
+        Self {
+            api_key: api_key.into(),
+            secret,
+        }
     }
 
     /// The four auth headers of a REST request whose payload (raw query string for GET, raw
@@ -60,7 +63,13 @@ impl Credentials {
         recv_window_ms: u64,
         payload: &str,
     ) -> [(&'static str, String); 4] {
-        let sign = sign_rest(&self.secret, timestamp_ms, &self.api_key, recv_window_ms, payload);
+        let sign = sign_rest(
+            &self.secret,
+            timestamp_ms,
+            &self.api_key,
+            recv_window_ms,
+            payload,
+        );
         [
             ("X-BAPI-API-KEY", self.api_key.clone()),
             ("X-BAPI-TIMESTAMP", timestamp_ms.to_string()),
@@ -102,12 +111,23 @@ pub fn sign_rest(
 ) -> String {
     let ts = timestamp_ms.to_string();
     let rw = recv_window_ms.to_string();
-    hmac_hex(secret, &[ts.as_bytes(), api_key.as_bytes(), rw.as_bytes(), payload.as_bytes()])
+    hmac_hex(
+        secret,
+        &[
+            ts.as_bytes(),
+            api_key.as_bytes(),
+            rw.as_bytes(),
+            payload.as_bytes(),
+        ],
+    )
 }
 
 /// WebSocket auth signature: lowercase hex HMAC-SHA256 of `"GET/realtime" + expires_ms`.
 pub fn sign_ws_auth(secret: &Secret, expires_ms: i64) -> String {
-    hmac_hex(secret, &[b"GET/realtime", expires_ms.to_string().as_bytes()])
+    hmac_hex(
+        secret,
+        &[b"GET/realtime", expires_ms.to_string().as_bytes()],
+    )
 }
 
 #[cfg(test)]
@@ -153,7 +173,11 @@ mod tests {
             ),
         ];
         for &(secret, ts, key, rw, payload, want) in cases {
-            assert_eq!(sign_rest(&Secret::new(secret), ts, key, rw, payload), want, "{payload}");
+            assert_eq!(
+                sign_rest(&Secret::new(secret), ts, key, rw, payload),
+                want,
+                "{payload}"
+            );
         }
     }
 
@@ -176,7 +200,10 @@ mod tests {
         let creds = Credentials::new("key", Secret::new("hunter2"));
         assert_eq!(format!("{}", creds.secret), "***");
         let debug = format!("{creds:?}");
-        assert!(!debug.contains("hunter2") && debug.contains("***"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && debug.contains("***"),
+            "{debug}"
+        );
     }
 
     #[test]
@@ -186,11 +213,18 @@ mod tests {
         assert_eq!(headers[0], ("X-BAPI-API-KEY", "test_api_key".to_string()));
         assert_eq!(headers[1].1, "1700000000000");
         assert_eq!(headers[2].1, "5000");
-        assert_eq!(headers[3].1, "fd4f31228a46109dc6673062328693696df9a96c7ff04e6491a45e7f63a0fdd7");
-        let req: serde_json::Value = serde_json::from_str(&creds.ws_auth_request(1_700_000_000_000)).unwrap();
+        assert_eq!(
+            headers[3].1,
+            "fd4f31228a46109dc6673062328693696df9a96c7ff04e6491a45e7f63a0fdd7"
+        );
+        let req: serde_json::Value =
+            serde_json::from_str(&creds.ws_auth_request(1_700_000_000_000)).unwrap();
         assert_eq!(req["op"], "auth");
         assert_eq!(req["args"][0], "test_api_key");
         assert_eq!(req["args"][1], 1_700_000_000_000i64);
-        assert_eq!(req["args"][2], "bacffe7500499eb829bb58c45d36d1b3e5ac67c14eaeba91df5e99ccee013925");
+        assert_eq!(
+            req["args"][2],
+            "bacffe7500499eb829bb58c45d36d1b3e5ac67c14eaeba91df5e99ccee013925"
+        );
     }
 }

@@ -89,7 +89,10 @@ pub fn decode_response(status: u16, body: &str) -> Result<BybitEnvelope, RestErr
 }
 
 /// [`decode_response`] and decode `result` as `T`.
-pub fn decode_result<T: DeserializeOwned>(status: u16, body: &str) -> Result<(T, BybitEnvelope), RestError> {
+pub fn decode_result<T: DeserializeOwned>(
+    status: u16,
+    body: &str,
+) -> Result<(T, BybitEnvelope), RestError> {
     let env = decode_response(status, body)?;
     let result = parse_result(&env)?;
     Ok((result, env))

@@ -1,6 +1,7 @@
-//! Bybit V5 REST: response decoding and error classification (the signed client lives in
-//! `client` when present).
+//! Bybit V5 REST: a signed client, response decoding and error classification.
 
+mod client;
 mod error;
 
+pub use client::{DEFAULT_RECV_WINDOW_MS, RestClient, RestReply};
 pub use error::{RestError, decode_response, decode_result};

@@ -8,6 +8,10 @@ use serde::Deserialize;
 
 use super::de;
 
+mod rest;
+
+pub use rest::*;
+
 /// Order or trade side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub enum BybitSide {
@@ -71,38 +75,52 @@ pub type BybitTradeMsg = BybitPublicMsg<Vec<BybitTrade>>;
 /// the snapshot with [`BybitTickerData::merge`].
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct BybitTickerData {
     /// Symbol (always present).
     pub symbol: String,
+    /// Wire field `lastPrice`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub last_price: Option<Decimal>,
+    /// Wire field `markPrice`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub mark_price: Option<Decimal>,
+    /// Wire field `indexPrice`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub index_price: Option<Decimal>,
+    /// Wire field `bid1Price`.
     #[serde(default, alias = "bidPrice", deserialize_with = "de::opt_decimal")]
     pub bid1_price: Option<Decimal>,
+    /// Wire field `bid1Size`.
     #[serde(default, alias = "bidSize", deserialize_with = "de::opt_decimal")]
     pub bid1_size: Option<Decimal>,
+    /// Wire field `ask1Price`.
     #[serde(default, alias = "askPrice", deserialize_with = "de::opt_decimal")]
     pub ask1_price: Option<Decimal>,
+    /// Wire field `ask1Size`.
     #[serde(default, alias = "askSize", deserialize_with = "de::opt_decimal")]
     pub ask1_size: Option<Decimal>,
+    /// Wire field `fundingRate`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub funding_rate: Option<Decimal>,
+    /// Wire field `nextFundingTime`.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub next_funding_time: Option<i64>,
+    /// Wire field `openInterest`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub open_interest: Option<Decimal>,
+    /// Wire field `volume24h`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub volume24h: Option<Decimal>,
+    /// Wire field `turnover24h`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub turnover24h: Option<Decimal>,
+    /// Wire field `price24hPcnt`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub price24h_pcnt: Option<Decimal>,
+    /// Wire field `highPrice24h`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub high_price24h: Option<Decimal>,
+    /// Wire field `lowPrice24h`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub low_price24h: Option<Decimal>,
 }
@@ -114,9 +132,21 @@ impl BybitTickerData {
             ($($f:ident),*) => {$( if delta.$f.is_some() { self.$f = delta.$f; } )*};
         }
         take!(
-            last_price, mark_price, index_price, bid1_price, bid1_size, ask1_price, ask1_size,
-            funding_rate, next_funding_time, open_interest, volume24h, turnover24h,
-            price24h_pcnt, high_price24h, low_price24h
+            last_price,
+            mark_price,
+            index_price,
+            bid1_price,
+            bid1_size,
+            ask1_price,
+            ask1_size,
+            funding_rate,
+            next_funding_time,
+            open_interest,
+            volume24h,
+            turnover24h,
+            price24h_pcnt,
+            high_price24h,
+            low_price24h
         );
     }
 }
@@ -143,46 +173,66 @@ pub struct BybitPrivateMsg<T> {
 /// One order row of the `order` topic (and of REST order queries).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct BybitOrderMsg {
+    /// Wire field `category`.
     #[serde(default)]
     pub category: Option<String>,
+    /// Wire field `symbol`.
     pub symbol: String,
+    /// Wire field `orderId`.
     pub order_id: String,
+    /// Wire field `orderLinkId`.
     #[serde(default)]
     pub order_link_id: String,
+    /// Wire field `side`.
     pub side: BybitSide,
+    /// Wire field `orderType`.
     pub order_type: String,
+    /// Wire field `price`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub price: Option<Decimal>,
+    /// Wire field `qty`.
     #[serde(deserialize_with = "de::decimal")]
     pub qty: Decimal,
     /// `New`, `PartiallyFilled`, `Filled`, `Cancelled`, `Rejected`, … (kept as text).
     pub order_status: String,
+    /// Wire field `timeInForce`.
     #[serde(default)]
     pub time_in_force: String,
+    /// Wire field `cancelType`.
     #[serde(default)]
     pub cancel_type: String,
+    /// Wire field `rejectReason`.
     #[serde(default)]
     pub reject_reason: String,
+    /// Wire field `avgPrice`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub avg_price: Option<Decimal>,
+    /// Wire field `leavesQty`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub leaves_qty: Option<Decimal>,
+    /// Wire field `cumExecQty`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub cum_exec_qty: Option<Decimal>,
+    /// Wire field `cumExecValue`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub cum_exec_value: Option<Decimal>,
+    /// Wire field `cumExecFee`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub cum_exec_fee: Option<Decimal>,
+    /// Wire field `positionIdx`.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub position_idx: Option<i64>,
+    /// Wire field `reduceOnly`.
     #[serde(default)]
     pub reduce_only: bool,
+    /// Wire field `createType`.
     #[serde(default)]
     pub create_type: Option<String>,
+    /// Wire field `createdTime`.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub created_time: Option<i64>,
+    /// Wire field `updatedTime`.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub updated_time: Option<i64>,
 }
@@ -190,45 +240,64 @@ pub struct BybitOrderMsg {
 /// One fill of the `execution` / `execution.fast` topics (and of REST execution lists).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct BybitExecutionMsg {
+    /// Wire field `category`.
     #[serde(default)]
     pub category: Option<String>,
+    /// Wire field `symbol`.
     pub symbol: String,
+    /// Wire field `orderId`.
     pub order_id: String,
+    /// Wire field `orderLinkId`.
     #[serde(default)]
     pub order_link_id: String,
+    /// Wire field `side`.
     pub side: BybitSide,
+    /// Wire field `execId`.
     pub exec_id: String,
+    /// Wire field `execPrice`.
     #[serde(deserialize_with = "de::decimal")]
     pub exec_price: Decimal,
+    /// Wire field `execQty`.
     #[serde(deserialize_with = "de::decimal")]
     pub exec_qty: Decimal,
     /// `Trade`, `Funding`, … (absent on `execution.fast`, which only carries trades).
     #[serde(default)]
     pub exec_type: Option<String>,
+    /// Wire field `execTime`.
     #[serde(deserialize_with = "de::int")]
     pub exec_time: i64,
+    /// Wire field `isMaker`.
     #[serde(default)]
     pub is_maker: bool,
+    /// Wire field `execFee`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub exec_fee: Option<Decimal>,
+    /// Wire field `feeRate`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub fee_rate: Option<Decimal>,
+    /// Wire field `feeCurrency`.
     #[serde(default)]
     pub fee_currency: Option<String>,
+    /// Wire field `execValue`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub exec_value: Option<Decimal>,
+    /// Wire field `execPnl`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub exec_pnl: Option<Decimal>,
+    /// Wire field `leavesQty`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub leaves_qty: Option<Decimal>,
+    /// Wire field `orderPrice`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub order_price: Option<Decimal>,
+    /// Wire field `orderQty`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub order_qty: Option<Decimal>,
+    /// Wire field `closedSize`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub closed_size: Option<Decimal>,
+    /// Wire field `seq`.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub seq: Option<i64>,
 }
@@ -237,38 +306,52 @@ pub struct BybitExecutionMsg {
 /// called `avgPrice`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct BybitPositionMsg {
+    /// Wire field `category`.
     #[serde(default)]
     pub category: Option<String>,
+    /// Wire field `symbol`.
     pub symbol: String,
     /// `Buy`, `Sell`, or `None` when flat (`""` on the wire).
     #[serde(default, deserialize_with = "opt_side")]
     pub side: Option<BybitSide>,
+    /// Wire field `size`.
     #[serde(deserialize_with = "de::decimal")]
     pub size: Decimal,
+    /// Wire field `positionIdx`.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub position_idx: Option<i64>,
+    /// Wire field `entryPrice`.
     #[serde(default, alias = "avgPrice", deserialize_with = "de::opt_decimal")]
     pub entry_price: Option<Decimal>,
+    /// Wire field `markPrice`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub mark_price: Option<Decimal>,
+    /// Wire field `positionValue`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub position_value: Option<Decimal>,
+    /// Wire field `leverage`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub leverage: Option<Decimal>,
+    /// Wire field `liqPrice`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub liq_price: Option<Decimal>,
+    /// Wire field `unrealisedPnl`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub unrealised_pnl: Option<Decimal>,
+    /// Wire field `curRealisedPnl`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub cur_realised_pnl: Option<Decimal>,
+    /// Wire field `cumRealisedPnl`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub cum_realised_pnl: Option<Decimal>,
+    /// Wire field `positionStatus`.
     #[serde(default)]
     pub position_status: Option<String>,
+    /// Wire field `seq`.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub seq: Option<i64>,
+    /// Wire field `updatedTime`.
     #[serde(default, deserialize_with = "de::opt_int")]
     pub updated_time: Option<i64>,
 }
@@ -278,30 +361,41 @@ fn opt_side<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<BybitSide>,
         None | Some("") | Some("None") => Ok(None),
         Some("Buy") => Ok(Some(BybitSide::Buy)),
         Some("Sell") => Ok(Some(BybitSide::Sell)),
-        Some(other) => Err(serde::de::Error::unknown_variant(other, &["Buy", "Sell", ""])),
+        Some(other) => Err(serde::de::Error::unknown_variant(
+            other,
+            &["Buy", "Sell", ""],
+        )),
     }
 }
 
 /// One account row of the `wallet` topic (and of REST wallet balance).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct BybitWalletMsg {
+    /// Wire field `accountType`.
     pub account_type: String,
+    /// Wire field `totalEquity`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub total_equity: Option<Decimal>,
+    /// Wire field `totalWalletBalance`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub total_wallet_balance: Option<Decimal>,
+    /// Wire field `totalMarginBalance`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub total_margin_balance: Option<Decimal>,
+    /// Wire field `totalAvailableBalance`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub total_available_balance: Option<Decimal>,
+    /// Wire field `totalPerpUpl`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub total_perp_upl: Option<Decimal>,
+    /// Wire field `totalInitialMargin`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub total_initial_margin: Option<Decimal>,
+    /// Wire field `totalMaintenanceMargin`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub total_maintenance_margin: Option<Decimal>,
+    /// Wire field `coin`.
     #[serde(default)]
     pub coin: Vec<BybitWalletCoin>,
 }
@@ -309,39 +403,51 @@ pub struct BybitWalletMsg {
 /// One coin of a [`BybitWalletMsg`].
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
 pub struct BybitWalletCoin {
+    /// Wire field `coin`.
     pub coin: String,
+    /// Wire field `equity`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub equity: Option<Decimal>,
+    /// Wire field `walletBalance`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub wallet_balance: Option<Decimal>,
+    /// Wire field `usdValue`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub usd_value: Option<Decimal>,
+    /// Wire field `locked`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub locked: Option<Decimal>,
+    /// Wire field `unrealisedPnl`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub unrealised_pnl: Option<Decimal>,
+    /// Wire field `cumRealisedPnl`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub cum_realised_pnl: Option<Decimal>,
 }
 
 /// A WebSocket control reply (pong, subscribe, auth), in any of Bybit's per-channel shapes.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-#[allow(missing_docs)]
 pub struct BybitWsControl {
+    /// Wire field `op`.
     #[serde(default)]
     pub op: Option<String>,
+    /// Wire field `success`.
     #[serde(default)]
     pub success: Option<bool>,
+    /// Wire field `retMsg`.
     #[serde(default)]
     pub ret_msg: Option<String>,
+    /// Wire field `retCode`.
     #[serde(default, rename = "retCode")]
     pub ret_code: Option<i64>,
+    /// Wire field `retMsg`.
     #[serde(default, rename = "retMsg")]
     pub ret_msg_trade: Option<String>,
+    /// Wire field `connId`.
     #[serde(default)]
     pub conn_id: Option<String>,
+    /// Wire field `reqId`.
     #[serde(default)]
     pub req_id: Option<String>,
     /// Option/spread channels: `"COMMAND_RESP"`.
@@ -366,171 +472,9 @@ impl BybitWsControl {
 
     /// The error text, if any.
     pub fn message(&self) -> &str {
-        self.ret_msg.as_deref().or(self.ret_msg_trade.as_deref()).unwrap_or("")
+        self.ret_msg
+            .as_deref()
+            .or(self.ret_msg_trade.as_deref())
+            .unwrap_or("")
     }
-}
-
-/// The REST response envelope `{retCode, retMsg, result, retExtInfo, time}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BybitEnvelope {
-    /// 0 on success.
-    #[serde(deserialize_with = "de::int")]
-    pub ret_code: i64,
-    /// Message (`OK`, `success`, `""`, or an error text).
-    #[serde(default)]
-    pub ret_msg: String,
-    /// The payload, decoded later by type.
-    #[serde(default)]
-    pub result: serde_json::Value,
-    /// Extra info (per-item status of batch requests).
-    #[serde(default)]
-    pub ret_ext_info: serde_json::Value,
-    /// Server time, ms.
-    #[serde(default, rename = "time", deserialize_with = "de::opt_int")]
-    pub time_ms: Option<i64>,
-}
-
-/// A Bybit business error: a nonzero `retCode` with its message.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("bybit error {ret_code}: {ret_msg}")]
-pub struct BybitApiError {
-    /// The `retCode`.
-    pub ret_code: i64,
-    /// The `retMsg`.
-    pub ret_msg: String,
-}
-
-impl BybitApiError {
-    /// Per-UID rate limit hit (10006); wait for the reset time.
-    pub fn is_rate_limited(&self) -> bool {
-        self.ret_code == 10006
-    }
-
-    /// The exchange may or may not have acted (10016 internal error / restarting): reconcile,
-    /// never resend blindly.
-    pub fn outcome_unknown(&self) -> bool {
-        matches!(self.ret_code, 10016)
-    }
-
-    /// Worth retrying after a pause: rate limits, system protection, restarts, timestamp window.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self.ret_code,
-            10000 | 10002 | 10006 | 10016 | 10019 | 10403 | 10429 | 170001 | 170005 | 170007 | 170032
-        )
-    }
-}
-
-/// `{orderId, orderLinkId}` returned by create/amend/cancel, and rows of batch results.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
-pub struct BybitOrderAck {
-    #[serde(default)]
-    pub category: Option<String>,
-    #[serde(default)]
-    pub symbol: Option<String>,
-    pub order_id: String,
-    pub order_link_id: String,
-}
-
-/// `result` of batch endpoints and of cancel-all: `{list: [...]}`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct BybitAckList {
-    /// Rows, in request order for batches.
-    pub list: Vec<BybitOrderAck>,
-}
-
-/// Per-item status of a batch request (`retExtInfo.list[i]`).
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct BybitItemStatus {
-    /// 0 on success.
-    pub code: i64,
-    /// Message.
-    pub msg: String,
-}
-
-/// `retExtInfo` of batch endpoints.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-pub struct BybitBatchExtInfo {
-    /// Item statuses, index-aligned with the result list.
-    pub list: Vec<BybitItemStatus>,
-}
-
-/// A page of rows: `{list, nextPageCursor, category}`.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BybitPage<T> {
-    /// Rows.
-    pub list: Vec<T>,
-    /// Cursor of the next page (`""` at the end).
-    #[serde(default)]
-    pub next_page_cursor: Option<String>,
-    /// Category.
-    #[serde(default)]
-    pub category: Option<String>,
-}
-
-/// Instrument row of `/v5/market/instruments-info` (the fields the host needs).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
-pub struct BybitInstrument {
-    pub symbol: String,
-    #[serde(default)]
-    pub status: Option<String>,
-    pub price_filter: BybitPriceFilter,
-    pub lot_size_filter: BybitLotSizeFilter,
-}
-
-/// `priceFilter` of an instrument.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
-pub struct BybitPriceFilter {
-    #[serde(deserialize_with = "de::decimal")]
-    pub tick_size: Decimal,
-    #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub min_price: Option<Decimal>,
-    #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub max_price: Option<Decimal>,
-}
-
-/// `lotSizeFilter` of an instrument (derivatives use `qtyStep`, spot `basePrecision`).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[allow(missing_docs)]
-pub struct BybitLotSizeFilter {
-    #[serde(default, alias = "basePrecision", deserialize_with = "de::opt_decimal")]
-    pub qty_step: Option<Decimal>,
-    #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub min_order_qty: Option<Decimal>,
-    #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub max_order_qty: Option<Decimal>,
-    #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub min_notional_value: Option<Decimal>,
-    #[serde(default, deserialize_with = "de::opt_decimal")]
-    pub min_order_amt: Option<Decimal>,
-}
-
-/// `result` of `/v5/market/time`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BybitServerTime {
-    /// Seconds, as a string.
-    pub time_second: String,
-    /// Nanoseconds, as a string.
-    pub time_nano: String,
-}
-
-/// Rate-limit state from the `X-Bapi-Limit*` response headers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BybitRateLimit {
-    /// Requests allowed per window for this endpoint.
-    pub limit: Option<u32>,
-    /// Requests left in the current window.
-    pub remaining: Option<u32>,
-    /// When the window resets, ms since the Unix epoch.
-    pub reset_at_ms: Option<i64>,
 }

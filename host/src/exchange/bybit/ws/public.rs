@@ -1,0 +1,372 @@
+//! One public WebSocket connection carrying the order book, trades and tickers of a set of
+//! symbols. A [`PublicStreamTask`] owns the socket; a [`PublicStreamHandle`] sends it commands.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tracing::{debug, info, warn};
+
+use super::Backoff;
+use crate::book::BookUpdate;
+use crate::exchange::bybit::messages::{BybitTickerMsg, BybitTradeMsg};
+use crate::exchange::bybit::parse::{
+    ParseError, parse_orderbook, parse_public_trade, parse_ticker, parse_ws_control, peek_topic,
+};
+
+/// Bybit refuses a connection whose subscribed args exceed this many characters in total.
+pub const MAX_ARGS_CHARS_PER_CONNECTION: usize = 21_000;
+
+/// Errors of a public stream.
+#[derive(Debug, thiserror::Error)]
+pub enum WsError {
+    /// Connecting or talking to the socket failed.
+    #[error("websocket: {0}")]
+    Socket(#[from] tokio_tungstenite::tungstenite::Error),
+    /// A frame could not be parsed.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The subscription does not fit in one connection.
+    #[error(
+        "subscription args total {chars} characters; Bybit allows {MAX_ARGS_CHARS_PER_CONNECTION} per connection"
+    )]
+    TooManyTopics {
+        /// Characters of all args.
+        chars: usize,
+    },
+    /// The server refused a subscription.
+    #[error("subscribe refused: {0}")]
+    SubscribeRefused(String),
+    /// The server closed the connection or stopped answering.
+    #[error("connection lost: {0}")]
+    Lost(&'static str),
+}
+
+/// Settings of one public connection.
+#[derive(Clone, Debug)]
+pub struct PublicStreamConfig {
+    /// `wss://stream.bybit.com/v5/public/linear` or the simulator's URL.
+    pub url: String,
+    /// Symbols carried by this connection.
+    pub symbols: Vec<String>,
+    /// Order-book depth topic (`50` → `orderbook.50.{symbol}`).
+    pub depth: u32,
+    /// Also subscribe `publicTrade.{symbol}`.
+    pub trades: bool,
+    /// Also subscribe `tickers.{symbol}`.
+    pub tickers: bool,
+    /// Interval of the application ping `{"op":"ping"}` (Bybit recommends 20 s).
+    pub ping_interval: Duration,
+    /// Reconnect after this long without any frame.
+    pub idle_timeout: Duration,
+    /// First reconnect delay.
+    pub backoff_initial: Duration,
+    /// Largest reconnect delay.
+    pub backoff_max: Duration,
+    /// Args per subscribe request (spot allows 10).
+    pub max_args_per_request: usize,
+    /// Capacity of the event channel.
+    pub channel_capacity: usize,
+}
+
+impl PublicStreamConfig {
+    /// Defaults for `url` and `symbols`: orderbook.50 + trades + tickers, ping every 20 s.
+    pub fn new(url: impl Into<String>, symbols: Vec<String>) -> Self {
+        Self {
+            url: url.into(),
+            symbols,
+            depth: 50,
+            trades: true,
+            tickers: true,
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+            max_args_per_request: 10,
+            channel_capacity: 1024,
+        }
+    }
+
+    fn topics_for(&self, symbol: &str) -> Vec<String> {
+        let mut t = vec![format!("orderbook.{}.{symbol}", self.depth)];
+        if self.trades {
+            t.push(format!("publicTrade.{symbol}"));
+        }
+        if self.tickers {
+            t.push(format!("tickers.{symbol}"));
+        }
+        t
+    }
+
+    /// Every topic of this connection.
+    pub fn topics(&self) -> Vec<String> {
+        self.symbols
+            .iter()
+            .flat_map(|s| self.topics_for(s))
+            .collect()
+    }
+}
+
+/// The subscribe requests for `topics`, at most `max_args` per request; refuses a set whose
+/// args exceed Bybit's per-connection limit.
+pub fn subscribe_requests(
+    op: &str,
+    topics: &[String],
+    max_args: usize,
+) -> Result<Vec<String>, WsError> {
+    let chars: usize = topics.iter().map(String::len).sum();
+    if chars > MAX_ARGS_CHARS_PER_CONNECTION {
+        return Err(WsError::TooManyTopics { chars });
+    }
+    Ok(topics
+        .chunks(max_args.max(1))
+        .map(|args| serde_json::json!({ "op": op, "args": args }).to_string())
+        .collect())
+}
+
+/// What the stream reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PublicStreamEvent {
+    /// Connected and subscriptions sent; books must wait for their snapshots.
+    Connected,
+    /// The connection dropped; every book of this connection needs a resync.
+    Disconnected {
+        /// Why.
+        reason: String,
+    },
+    /// An order-book snapshot or delta.
+    Book(BookUpdate),
+    /// Public trades.
+    Trade(BybitTradeMsg),
+    /// A ticker snapshot or delta.
+    Ticker(Box<BybitTickerMsg>),
+}
+
+/// Commands into a [`PublicStreamTask`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PublicStreamCommand {
+    /// Unsubscribe and resubscribe a symbol's order book to get a fresh snapshot.
+    ResyncBook {
+        /// The symbol.
+        symbol: String,
+    },
+    /// Close the socket and end the task.
+    Shutdown,
+}
+
+/// Cheap-to-clone handle of a running [`PublicStreamTask`].
+#[derive(Clone, Debug)]
+pub struct PublicStreamHandle {
+    commands: mpsc::Sender<PublicStreamCommand>,
+}
+
+impl PublicStreamHandle {
+    /// Ask for a fresh snapshot of `symbol`'s book.
+    pub async fn resync_book(&self, symbol: &str) -> bool {
+        let cmd = PublicStreamCommand::ResyncBook {
+            symbol: symbol.to_owned(),
+        };
+        self.commands.send(cmd).await.is_ok()
+    }
+
+    /// Stop the task (it closes the socket).
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(PublicStreamCommand::Shutdown).await;
+    }
+}
+
+/// Owns one public socket: connects, subscribes, pings, reconnects, parses, emits events.
+pub struct PublicStreamTask {
+    config: PublicStreamConfig,
+    events: mpsc::Sender<PublicStreamEvent>,
+    commands: mpsc::Receiver<PublicStreamCommand>,
+    update: BookUpdate,
+}
+
+enum Exit {
+    Shutdown,
+    Reconnect(String),
+}
+
+impl PublicStreamTask {
+    /// Spawn the task. Returns its handle, the event receiver and the join handle.
+    pub fn spawn(
+        config: PublicStreamConfig,
+    ) -> Result<
+        (
+            PublicStreamHandle,
+            mpsc::Receiver<PublicStreamEvent>,
+            JoinHandle<()>,
+        ),
+        WsError,
+    > {
+        subscribe_requests("subscribe", &config.topics(), config.max_args_per_request)?;
+        let (event_tx, event_rx) = mpsc::channel(config.channel_capacity.max(1));
+        let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let task = Self {
+            config,
+            events: event_tx,
+            commands: cmd_rx,
+            update: BookUpdate::with_capacity(256),
+        };
+        let join = tokio::spawn(task.run());
+        Ok((PublicStreamHandle { commands: cmd_tx }, event_rx, join))
+    }
+
+    async fn run(mut self) {
+        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        loop {
+            let reason = match self.session(&mut backoff).await {
+                Ok(Exit::Shutdown) => return,
+                Ok(Exit::Reconnect(reason)) => reason,
+                Err(err) => err.to_string(),
+            };
+            if self
+                .events
+                .send(PublicStreamEvent::Disconnected {
+                    reason: reason.clone(),
+                })
+                .await
+                .is_err()
+            {
+                return; // nobody listens any more
+            }
+            let delay = backoff.next_delay();
+            warn!(url = %self.config.url, %reason, delay_ms = delay.as_millis() as u64, "public stream lost, reconnecting");
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                cmd = self.commands.recv() => {
+                    if matches!(cmd, None | Some(PublicStreamCommand::Shutdown)) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// One connection from connect to loss.
+    async fn session(&mut self, backoff: &mut Backoff) -> Result<Exit, WsError> {
+        let (mut ws, _) = tokio_tungstenite::connect_async(self.config.url.as_str()).await?;
+        for req in subscribe_requests(
+            "subscribe",
+            &self.config.topics(),
+            self.config.max_args_per_request,
+        )? {
+            ws.send(Message::text(req)).await?;
+        }
+        info!(url = %self.config.url, symbols = self.config.symbols.len(), "public stream connected");
+        if self
+            .events
+            .send(PublicStreamEvent::Connected)
+            .await
+            .is_err()
+        {
+            return Ok(Exit::Shutdown);
+        }
+        let mut ping = tokio::time::interval(self.config.ping_interval);
+        ping.tick().await;
+        let mut healthy = false;
+        loop {
+            tokio::select! {
+                frame = tokio::time::timeout(self.config.idle_timeout, ws.next()) => {
+                    let frame = match frame {
+                        Err(_) => return Ok(Exit::Reconnect("no frame within idle timeout".into())),
+                        Ok(None) => return Ok(Exit::Reconnect("closed by server".into())),
+                        Ok(Some(frame)) => frame?,
+                    };
+                    let text = match &frame {
+                        Message::Text(text) => text.as_str(),
+                        Message::Close(_) => return Ok(Exit::Reconnect("close frame".into())),
+                        _ => continue,
+                    };
+                    if !healthy {
+                        healthy = true;
+                        backoff.reset();
+                    }
+                    let event = match self.handle_text(text) {
+                        Ok(Some(event)) => event,
+                        Ok(None) => continue,
+                        Err(WsError::Parse(err)) => {
+                            warn!(url = %self.config.url, error = %err, "unparsable public frame skipped");
+                            continue;
+                        }
+                        Err(err) => return Err(err),
+                    };
+                    if self.events.send(event).await.is_err() {
+                        return Ok(Exit::Shutdown);
+                    }
+                }
+                _ = ping.tick() => {
+                    ws.send(Message::text(r#"{"op":"ping"}"#)).await?;
+                }
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(PublicStreamCommand::Shutdown) => {
+                        let _ = ws.close(None).await;
+                        return Ok(Exit::Shutdown);
+                    }
+                    Some(PublicStreamCommand::ResyncBook { symbol }) => {
+                        let topic = vec![format!("orderbook.{}.{symbol}", self.config.depth)];
+                        for op in ["unsubscribe", "subscribe"] {
+                            for req in subscribe_requests(op, &topic, 1)? {
+                                ws.send(Message::text(req)).await?;
+                            }
+                        }
+                        debug!(%symbol, "book resubscribed for a fresh snapshot");
+                    }
+                },
+            }
+        }
+    }
+
+    fn handle_text(&mut self, text: &str) -> Result<Option<PublicStreamEvent>, WsError> {
+        let Some(topic) = peek_topic(text.as_bytes())? else {
+            let control = parse_ws_control(text)?;
+            if !control.is_pong() && !control.is_success() {
+                return Err(WsError::SubscribeRefused(control.message().to_owned()));
+            }
+            return Ok(None);
+        };
+        if topic.starts_with("orderbook.") {
+            parse_orderbook(text.as_bytes(), &mut self.update)?;
+            // The consumer owns what it receives; the task keeps its warm buffer.
+            return Ok(Some(PublicStreamEvent::Book(self.update.clone())));
+        }
+        if topic.starts_with("publicTrade.") {
+            return Ok(Some(PublicStreamEvent::Trade(parse_public_trade(text)?)));
+        }
+        if topic.starts_with("tickers.") {
+            return Ok(Some(PublicStreamEvent::Ticker(Box::new(parse_ticker(
+                text,
+            )?))));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscribe_requests_chunk_and_respect_the_connection_limit() {
+        let cfg =
+            PublicStreamConfig::new("ws://x", (0..7).map(|i| format!("SYM{i}USDT")).collect());
+        let topics = cfg.topics();
+        assert_eq!(topics.len(), 21);
+        assert_eq!(topics[0], "orderbook.50.SYM0USDT");
+        let reqs = subscribe_requests("subscribe", &topics, 10).unwrap();
+        assert_eq!(reqs.len(), 3);
+        let first: serde_json::Value = serde_json::from_str(&reqs[0]).unwrap();
+        assert_eq!(first["op"], "subscribe");
+        assert_eq!(first["args"].as_array().unwrap().len(), 10);
+        let many: Vec<String> = (0..2000)
+            .map(|i| format!("orderbook.50.SYMBOL{i:05}USDT"))
+            .collect();
+        assert!(matches!(
+            subscribe_requests("subscribe", &many, 10),
+            Err(WsError::TooManyTopics { .. })
+        ));
+    }
+}
