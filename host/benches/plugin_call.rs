@@ -123,5 +123,32 @@ fn module_setup(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, quote_calls, module_setup);
+/// Instantiation alone: a minimal hand-written module whose create does nothing.
+fn bare_instantiate(c: &mut Criterion) {
+    let rt = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let exports = [
+        ("quoter_abi_version", "(result i32)", "i32.const 1"),
+        ("quoter_alloc", "(param i32) (result i32)", "i32.const 4096"),
+        ("quoter_scratch_ptr", "(result i32)", "i32.const 4096"),
+        ("quoter_create", "(param i32) (result i32)", "i32.const 0"),
+        ("quoter_update", "(param i32) (result i32)", "i32.const 0"),
+        ("quoter_input_ptr", "(result i32)", "i32.const 8192"),
+        ("quoter_output_ptr", "(result i32)", "i32.const 16384"),
+        ("quoter_fill_ptr", "(result i32)", "i32.const 20480"),
+        ("quoter_error_ptr", "(result i32)", "i32.const 24576"),
+        ("quoter_quote", "(result i32)", "i32.const 0"),
+        ("quoter_on_fill", "(result i32)", "i32.const 0"),
+        ("quoter_save_state", "(result i32)", "i32.const 0"),
+        ("quoter_restore_state", "(param i32) (result i32)", "i32.const 0"),
+    ];
+    let funcs: String =
+        exports.iter().map(|(n, sig, body)| format!("(func (export \"{n}\") {sig} {body})\n")).collect();
+    let wat = format!("(module (memory (export \"memory\") 1)\n{funcs})");
+    let module = rt.load_bytes(std::path::Path::new("bare.wat"), wat.as_bytes()).unwrap();
+    c.bench_function("wasm_setup/instantiate_bare_module", |b| {
+        b.iter(|| black_box(module.instantiate(b"{}").unwrap()))
+    });
+}
+
+criterion_group!(benches, quote_calls, module_setup, bare_instantiate);
 criterion_main!(benches);

@@ -3,10 +3,14 @@
 use std::time::Duration;
 
 use host::book::{OrderBook, UpdateKind};
+use host::exchange::bybit::messages::BybitOrderAck;
 use host::exchange::bybit::messages::{BybitInstrument, BybitOrderMsg, BybitPage, BybitServerTime};
 use host::exchange::bybit::rest::{RestClient, RestError};
 use host::exchange::bybit::sign::{Credentials, Secret};
-use host::exchange::bybit::ws::{PublicStreamConfig, PublicStreamEvent, PublicStreamTask};
+use host::exchange::bybit::ws::{
+    PrivateStreamConfig, PrivateStreamEvent, PrivateStreamTask, PublicStreamConfig,
+    PublicStreamEvent, PublicStreamTask,
+};
 use rust_decimal::Decimal;
 use tokio::time::timeout;
 
@@ -31,6 +35,7 @@ async fn public_stream_builds_a_whole_book_from_the_sim() {
                         UpdateKind::Delta => deltas += 1,
                     }
                     book.apply(&update, 0).expect("sim book update applies");
+                    handle.recycle(update);
                 }
                 PublicStreamEvent::Trade(_) | PublicStreamEvent::Ticker(_) => {
                     trades_or_tickers += 1
@@ -107,5 +112,73 @@ async fn rest_client_public_and_signed_calls_against_the_sim() {
         .unwrap_err();
     assert!(matches!(err, RestError::Api(_)), "{err:?}");
     assert_eq!(err.ret_code(), Some(10004));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_stream_authenticates_and_reports_our_order() {
+    let sim = sim::Sim::start(sim::SimConfig::default())
+        .await
+        .expect("sim");
+    let creds = Credentials::new("simkey", Secret::new("simsecret"));
+    let (handle, mut events, join) =
+        PrivateStreamTask::spawn(PrivateStreamConfig::new(sim.private_url(), creds.clone()));
+    let first = timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("connected in time");
+    assert_eq!(first, Some(PrivateStreamEvent::Connected));
+
+    let client = RestClient::new(sim.rest_url(), Some(creds), Duration::from_secs(5)).unwrap();
+    let body = r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.010","price":"1000.0","timeInForce":"PostOnly","orderLinkId":"quoter-test-1"}"#;
+    let seen = timeout(Duration::from_secs(10), async {
+        let ack = client
+            .post_signed::<BybitOrderAck>("/v5/order/create", body.to_string())
+            .await
+            .expect("create");
+        loop {
+            match events.recv().await {
+                Some(PrivateStreamEvent::Order(msg)) => {
+                    if let Some(o) = msg.data.iter().find(|o| o.order_id == ack.result.order_id) {
+                        return o.order_link_id.clone();
+                    }
+                }
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    })
+    .await
+    .expect("order push in time");
+    assert_eq!(seen, "quoter-test-1");
+    handle.shutdown().await;
+    timeout(Duration::from_secs(5), join)
+        .await
+        .expect("task ends")
+        .expect("no panic");
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_stream_with_a_bad_secret_reports_auth_failure() {
+    let sim = sim::Sim::start(sim::SimConfig::default())
+        .await
+        .expect("sim");
+    let creds = Credentials::new("simkey", Secret::new("wrong"));
+    let (handle, mut events, join) =
+        PrivateStreamTask::spawn(PrivateStreamConfig::new(sim.private_url(), creds));
+    let event = timeout(Duration::from_secs(10), events.recv())
+        .await
+        .expect("in time");
+    match event {
+        Some(PrivateStreamEvent::Disconnected { reason }) => {
+            assert!(reason.contains("auth"), "{reason}")
+        }
+        other => panic!("expected an auth failure, got {other:?}"),
+    }
+    handle.shutdown().await;
+    timeout(Duration::from_secs(5), join)
+        .await
+        .expect("task ends")
+        .expect("no panic");
     sim.shutdown().await;
 }

@@ -138,6 +138,13 @@ pub struct SymbolConfig {
     /// Mean displayed size per level, in lots.
     #[serde(default = "default_level_lots")]
     pub level_lots: u32,
+    /// Replay this file of recorded Bybit public messages (JSON lines, verbatim) instead of
+    /// the synthetic generator.
+    #[serde(default)]
+    pub replay_file: Option<std::path::PathBuf>,
+    /// Replay pace: 1.0 = recorded pace (by each message's `ts`), 0 = as fast as possible.
+    #[serde(default = "default_replay_speed")]
+    pub replay_speed: f64,
 }
 
 /// Fees as fractions of notional (maker may be negative: a rebate).
@@ -225,6 +232,9 @@ fn default_publish_rate() -> f64 {
 fn default_half_spread() -> u32 {
     1
 }
+fn default_replay_speed() -> f64 {
+    1.0
+}
 fn default_level_lots() -> u32 {
     100
 }
@@ -272,6 +282,8 @@ impl SymbolConfig {
             publish_rate_hz: default_publish_rate(),
             half_spread_ticks: default_half_spread(),
             level_lots: default_level_lots(),
+            replay_file: None,
+            replay_speed: default_replay_speed(),
         }
     }
 }
@@ -404,6 +416,14 @@ taker = "0.0006"
         assert_eq!(c.symbols[0].category, Category::Spot);
         assert_eq!(c.fees.maker, dec("-0.0001"));
         assert!(SimConfig::from_toml("bogus = 1").is_err());
+    }
+
+    #[test]
+    fn example_config_is_valid() {
+        let text = include_str!("../sim.example.toml");
+        let c = SimConfig::from_toml(text).unwrap();
+        assert_eq!(c.accounts.len(), 2);
+        assert_eq!(c.symbols[1].category, Category::Spot);
     }
 
     #[test]

@@ -68,6 +68,17 @@ impl Sim {
         let shared = Arc::new(Shared::new(&cfg));
         let stop = Arc::new(AtomicBool::new(false));
         let generator = server::spawn_generator(shared.clone(), stop.clone());
+        for (mi, s) in cfg.symbols.iter().enumerate() {
+            if let Some(path) = &s.replay_file {
+                market::replay::spawn(
+                    shared.clone(),
+                    mi,
+                    path.clone(),
+                    s.replay_speed,
+                    stop.clone(),
+                )?;
+            }
+        }
         let app =
             server::router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let (tx, rx) = oneshot::channel::<()>();
@@ -114,16 +125,18 @@ impl SimHandle {
     pub fn trade_url(&self) -> String {
         format!("ws://{}/v5/trade", self.addr)
     }
-    /// The ready line the binary prints.
+    /// The ready line the binary prints, keys in the documented order:
+    /// `{"rest","public_linear","public_spot","private","trade"}`.
     pub fn urls_json(&self) -> String {
-        serde_json::json!({
-            "rest": self.rest_url(),
-            "public_linear": self.public_linear_url(),
-            "public_spot": self.public_spot_url(),
-            "private": self.private_url(),
-            "trade": self.trade_url(),
-        })
-        .to_string()
+        let q = |s: String| serde_json::Value::String(s).to_string();
+        format!(
+            "{{\"rest\":{},\"public_linear\":{},\"public_spot\":{},\"private\":{},\"trade\":{}}}",
+            q(self.rest_url()),
+            q(self.public_linear_url()),
+            q(self.public_spot_url()),
+            q(self.private_url()),
+            q(self.trade_url())
+        )
     }
 
     fn acct(&self, api_key: &str) -> Option<usize> {
@@ -245,6 +258,9 @@ impl SimHandle {
     }
     fn stop_now(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        // Open WebSockets would hold the graceful shutdown: close them.
+        self.shared
+            .close_ws(state::WS_PUBLIC | state::WS_PRIVATE | state::WS_TRADE);
         if let Some(tx) = self.shutdown_tx.take() {
             let _ = tx.send(());
         }

@@ -118,6 +118,9 @@ pub fn spawn_generator(shared: Arc<Shared>, stop: Arc<AtomicBool>) -> std::threa
                     let mut e = shared.engine();
                     for mi in 0..e.markets.len() {
                         let m = &e.markets[mi];
+                        if m.replay {
+                            continue;
+                        }
                         let due = (elapsed * m.rate_hz) as u64;
                         let mut n = 0;
                         while e.markets[mi].steps < due && n < 10 {

@@ -17,6 +17,8 @@ pub enum TopicKind {
     Trade,
     /// `tickers`.
     Ticker,
+    /// `kline.{INTERVALS[i]}`.
+    Kline(usize),
 }
 
 /// Faults injected through `POST /sim/fault`.
@@ -59,6 +61,10 @@ pub struct Shared {
     pub public_stale: AtomicBool,
     /// Private streams stay open but push nothing (fault injection).
     pub private_stale: AtomicBool,
+    /// DCP: (account, product) → (live connections subscribed to `dcp.*`, epoch).
+    pub dcp_live: Mutex<HashMap<(usize, Category), (u32, u64)>>,
+    /// DCP window in seconds per (account, product); default 10.
+    pub dcp_window_s: Mutex<HashMap<(usize, Category), i64>>,
 }
 
 /// Mask bit: public connections.
@@ -81,6 +87,9 @@ impl Shared {
             }
             topics.insert((c, format!("publicTrade.{s}")), (mi, TopicKind::Trade));
             topics.insert((c, format!("tickers.{s}")), (mi, TopicKind::Ticker));
+            for (i, iv) in crate::engine::kline::INTERVALS.iter().enumerate() {
+                topics.insert((c, format!("kline.{iv}.{s}")), (mi, TopicKind::Kline(i)));
+            }
         }
         let keys = cfg
             .accounts
@@ -101,6 +110,8 @@ impl Shared {
             ws_kill: tokio::sync::watch::channel((0, 0)).0,
             public_stale: AtomicBool::new(false),
             private_stale: AtomicBool::new(false),
+            dcp_live: Mutex::new(HashMap::new()),
+            dcp_window_s: Mutex::new(HashMap::new()),
         }
     }
 
@@ -135,6 +146,48 @@ impl Shared {
         self.ws_kill.send_modify(|(g, m)| {
             *g += 1;
             *m = mask;
+        });
+    }
+
+    /// A private connection subscribed `dcp.*` for (account, product).
+    pub fn dcp_attach(&self, acct: usize, cat: Category) {
+        let mut m = self.dcp_live.lock().unwrap_or_else(|e| e.into_inner());
+        let e = m.entry((acct, cat)).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += 1;
+    }
+
+    /// That connection is gone: when none is left for the DCP window, cancel the product's
+    /// orders with `CancelByDCP`.
+    pub fn dcp_detach(self: &std::sync::Arc<Self>, acct: usize, cat: Category) {
+        let epoch = {
+            let mut m = self.dcp_live.lock().unwrap_or_else(|e| e.into_inner());
+            let e = m.entry((acct, cat)).or_insert((1, 0));
+            e.0 = e.0.saturating_sub(1);
+            if e.0 > 0 {
+                return;
+            }
+            e.1
+        };
+        let window = self
+            .dcp_window_s
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&(acct, cat))
+            .copied()
+            .unwrap_or(10);
+        let shared = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_secs(window.max(0) as u64)).await;
+            let still_gone = shared
+                .dcp_live
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&(acct, cat))
+                .is_some_and(|(n, ep)| *n == 0 && *ep == epoch);
+            if still_gone {
+                shared.engine().cancel_all(acct, cat, None, "CancelByDCP");
+            }
         });
     }
 

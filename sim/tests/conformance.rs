@@ -154,7 +154,7 @@ async fn sim_messages_match_the_samples() {
 
     // Public WS (start early so trades accumulate meanwhile).
     let mut ws = Ws::connect(&sim.public_linear_url()).await;
-    ws.send(json!({"req_id": "1", "op": "subscribe", "args": ["orderbook.50.BTCUSDT", "publicTrade.BTCUSDT", "tickers.BTCUSDT"]})).await;
+    ws.send(json!({"req_id": "1", "op": "subscribe", "args": ["orderbook.50.BTCUSDT", "publicTrade.BTCUSDT", "tickers.BTCUSDT", "kline.5.BTCUSDT"]})).await;
     c.check(
         "ws-subscribe-response-public-linear.json",
         &ws.until(|v| v["op"] == "subscribe").await,
@@ -182,6 +182,20 @@ async fn sim_messages_match_the_samples() {
         "ws-ticker-linear-delta.json",
         &ws.until(|v| v["topic"] == "tickers.BTCUSDT" && v["type"] == "delta")
             .await,
+    );
+    c.check(
+        "ws-kline.json",
+        &ws.until(|v| v["topic"] == "kline.5.BTCUSDT").await,
+    );
+    c.check(
+        "rest-kline-response.json",
+        &rest
+            .get_public(
+                "/v5/market/kline",
+                "category=linear&symbol=BTCUSDT&interval=5",
+            )
+            .await
+            .body,
     );
     ws.send(json!({"op": "ping"})).await;
     c.check(

@@ -401,3 +401,57 @@ async fn resting_orders_fill_from_market_flow() {
     assert!(sim.fills(KEY).iter().all(|f| f.is_maker));
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn bad_input_gets_errors_not_crashes() {
+    let sim = start().await;
+    let rest = Rest::new(&sim);
+    let raw = |body: &str| {
+        let ts = now_ms().to_string();
+        let sig = hmac_hex(SECRET, &format!("{ts}{KEY}5000{body}"));
+        reqwest::Client::new()
+            .post(format!("{}/v5/order/create", sim.rest_url()))
+            .header("X-BAPI-API-KEY", KEY)
+            .header("X-BAPI-TIMESTAMP", ts)
+            .header("X-BAPI-RECV-WINDOW", "5000")
+            .header("X-BAPI-SIGN", sig)
+            .body(body.to_string())
+            .send()
+    };
+    let r: serde_json::Value = raw("{not json").await.unwrap().json().await.unwrap();
+    assert_eq!(r["retCode"], 10001);
+    let r: serde_json::Value = raw("[1,2]").await.unwrap().json().await.unwrap();
+    assert_eq!(r["retCode"], 10001);
+    let cases = [
+        json!({}),
+        json!({"category": "nope"}),
+        json!({"category": "linear", "symbol": 5}),
+        json!({"category": "linear", "symbol": "BTCUSDT", "side": "Up", "orderType": "Limit", "qty": "1", "price": "1"}),
+        json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": ["1"], "price": "1"}),
+        json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "79228162514264337593543950335", "price": "0.1"}),
+        json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "79228162514264337593543950335"}),
+        json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "-1", "price": "100"}),
+        json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "100", "orderLinkId": "has space"}),
+    ];
+    for body in cases {
+        tokio::time::sleep(std::time::Duration::from_millis(110)).await;
+        let r = rest.post("/v5/order/create", &body).await;
+        assert_eq!(r.code(), 10001, "{body} -> {}", r.body);
+    }
+    let items: Vec<_> = (0..21)
+        .map(|_| json!({"symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "100"}))
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = rest
+        .post(
+            "/v5/order/create-batch",
+            &json!({"category": "linear", "request": items}),
+        )
+        .await;
+    assert_eq!(r.code(), 10001);
+    let r = rest.get("/v5/order/realtime", "").await;
+    assert_eq!(r.code(), 10001);
+    // Still alive.
+    assert_eq!(rest.get_public("/v5/market/time", "").await.code(), 0);
+    sim.shutdown().await;
+}

@@ -52,9 +52,9 @@ pub struct PluginRuntime {
 impl PluginRuntime {
     /// A runtime with the given limits.
     pub fn new(limits: PluginLimits) -> Result<Self, PluginError> {
-        let engine = WasmEngine::new().map_err(|e| PluginError::BadInterface {
+        let engine = WasmEngine::shared().map_err(|e| PluginError::BadInterface {
             path: PathBuf::from("<engine>"),
-            reason: format!("cannot start the WASM engine: {e:#}"),
+            reason: format!("cannot start the WASM engine: {e}"),
         })?;
         Ok(Self { engine, limits })
     }

@@ -14,14 +14,14 @@
 //! No imports are provided: a module that imports anything (WASI included) is refused.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use plugin_api::{
     ABI_VERSION, ErrorBuf, Fill, Ladder, QuoteInput, UpdateOutcome, status, wasm_exports as ex,
 };
 use wasmtime::{
-    Config, Engine, ExternType, Instance, InstancePre, Linker, Memory, Module, ResourceLimiter,
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ExternType, Instance, InstancePre, Linker, Memory, Module, ResourceLimiter,
     Store, Trap, TypedFunc, UpdateDeadline, ValType,
 };
 
@@ -30,6 +30,13 @@ use super::error::PluginError;
 
 /// How often the epoch advances.
 pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// WASM instances that can exist at once in the process (the pool's size).
+pub const MAX_WASM_INSTANCES: u32 = 1024;
+
+/// Largest linear memory a pool slot can hold; the per-instance cap
+/// ([`PluginLimits::memory_bytes`]) is enforced below it by the store's limiter.
+pub const POOL_MEMORY_BYTES: usize = 1 << 30;
 
 /// Deadline of the calls off the hot path (create, update, save and restore state).
 pub const SLOW_CALL_DEADLINE: Duration = Duration::from_millis(100);
@@ -41,11 +48,27 @@ pub struct WasmEngine {
 }
 
 impl WasmEngine {
-    /// Create the engine and start its epoch ticker (which stops when the engine is dropped).
+    /// The process-wide engine (one instance pool, one epoch ticker), created on first use.
+    pub fn shared() -> Result<Self, String> {
+        static ENGINE: OnceLock<Result<WasmEngine, String>> = OnceLock::new();
+        ENGINE.get_or_init(|| Self::new().map_err(|e| format!("{e:#}"))).clone()
+    }
+
+    /// Create an engine and start its epoch ticker (which stops when the engine is dropped).
+    ///
+    /// Instances come from a pooling allocator: [`MAX_WASM_INSTANCES`] slots reserved up front
+    /// (virtual memory only), reused with their pages reset, which makes instantiation cheap.
     pub fn new() -> Result<Self, wasmtime::Error> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(MAX_WASM_INSTANCES)
+            .total_memories(MAX_WASM_INSTANCES)
+            .total_tables(MAX_WASM_INSTANCES)
+            .max_memory_size(POOL_MEMORY_BYTES)
+            .linear_memory_keep_resident(1 << 20);
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
         std::thread::Builder::new()

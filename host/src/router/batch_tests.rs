@@ -268,17 +268,24 @@ mod props {
 
     fn action(seq: u64) -> impl Strategy<Value = StagedAction> {
         (0u8..3, 0u8..5).prop_map(move |(kind, stage)| match kind {
-            0 => StagedAction { stage: 0, ..cancel("X", seq) },
+            0 => StagedAction {
+                stage: 0,
+                ..cancel("X", seq)
+            },
             1 => amend("X", seq, stage),
             _ => create("X", seq, stage),
         })
     }
 
     fn symbol() -> impl Strategy<Value = (bool, Vec<StagedAction>)> {
-        (any::<bool>(), prop::collection::hash_set(0u64..1_000_000, 0..30)).prop_flat_map(|(spot, seqs)| {
-            let actions: Vec<_> = seqs.into_iter().map(action).collect();
-            (Just(spot), actions)
-        })
+        (
+            any::<bool>(),
+            prop::collection::hash_set(0u64..1_000_000, 0..30),
+        )
+            .prop_flat_map(|(spot, seqs)| {
+                let actions: Vec<_> = seqs.into_iter().map(action).collect();
+                (Just(spot), actions)
+            })
     }
 
     proptest! {

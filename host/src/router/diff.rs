@@ -147,6 +147,8 @@ fn to_units(d: Decimal, scale: u32) -> Result<Units, RouterError> {
 
 #[derive(Debug, Clone, Copy)]
 struct Slot<'a> {
+    /// Index in the diff's slot vector.
+    idx: usize,
     order: &'a WorkingOrder,
     price: Units,
     leaves: Units,
@@ -157,7 +159,7 @@ struct Slot<'a> {
 }
 
 impl<'a> Slot<'a> {
-    fn new(order: &'a WorkingOrder, sc: Scales) -> Result<Self, RouterError> {
+    fn new(idx: usize, order: &'a WorkingOrder, sc: Scales) -> Result<Self, RouterError> {
         let state = order.state();
         let leaves = order.leaves_qty();
         let (target_price, target_leaves) = order
@@ -165,6 +167,7 @@ impl<'a> Slot<'a> {
             .map(|(p, q)| (p, (q - order.cum_exec_qty).max(Decimal::ZERO)))
             .unwrap_or((order.price, leaves));
         Ok(Self {
+            idx,
             order,
             price: to_units(order.price, sc.price)?,
             leaves: to_units(leaves, sc.qty)?,
@@ -229,8 +232,8 @@ pub fn diff(
     let sc = common_scales(inst, desired, working);
     let tolerance = to_units(inst.tick_size, sc.price)? * Units::from(cfg.tolerance_ticks);
     let mut slots = Vec::with_capacity(working.len());
-    for o in working.open() {
-        slots.push(Slot::new(o, sc)?);
+    for (idx, o) in working.open().enumerate() {
+        slots.push(Slot::new(idx, o, sc)?);
     }
     let mut wants = Vec::with_capacity(desired.len());
     for q in desired {

@@ -137,14 +137,11 @@ fn side_prices<'p>(
     side: Side,
     plan: &'p [Planned<'_>],
     slots: &'p [Slot<'_>],
+    planned: &'p [bool],
 ) -> impl Iterator<Item = Units> + 'p {
-    let planned = |s: &Slot<'_>| {
-        plan.iter()
-            .any(|p| p.slot.is_some_and(|x| std::ptr::eq(x, s)))
-    };
     let statics = slots
         .iter()
-        .filter(move |s| s.order.side == side && !planned(s))
+        .filter(move |s| s.order.side == side && !planned[s.idx])
         .flat_map(|s| {
             let (lo, hi) = s.price_range();
             [lo, hi]
@@ -158,8 +155,14 @@ fn side_prices<'p>(
 
 /// Give every planned action its stage (see the module table).
 pub(super) fn assign_stages(plan: &mut [Planned<'_>], slots: &[Slot<'_>]) {
-    let bid_max = side_prices(Side::Buy, plan, slots).max();
-    let ask_min = side_prices(Side::Sell, plan, slots).min();
+    let mut planned = vec![false; slots.len()];
+    for p in plan.iter() {
+        if let Some(s) = p.slot {
+            planned[s.idx] = true;
+        }
+    }
+    let bid_max = side_prices(Side::Buy, plan, slots, &planned).max();
+    let ask_min = side_prices(Side::Sell, plan, slots, &planned).min();
     let reduces = |side: Side| plan.iter().any(|p| p.side == side && p.reduces());
     let (bids_reduce, asks_reduce) = (reduces(Side::Buy), reduces(Side::Sell));
     for p in plan.iter_mut() {

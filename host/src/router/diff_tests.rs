@@ -108,7 +108,7 @@ fn apply(working: &mut WorkingOrders, actions: &[StagedAction]) {
             }
         }
     }
-    working.prune_terminal();
+    working.prune_all_terminal();
 }
 
 fn kinds(out: &DiffOutcome) -> Vec<(u8, &'static str, Side)> {

@@ -1,6 +1,6 @@
 //! The order router: desired quotes against working orders, rate limits, order state.
 //!
-//! Pure logic, no I/O. Per symbol: [`limits::apply_hard_limits`] clamps the desired quotes,
+//! Pure logic, no I/O. Per symbol ([`symbol::plan_symbol`] does all three): [`limits::apply_hard_limits`] clamps the desired quotes,
 //! [`diff::diff`] compares them with the symbol's [`state::WorkingOrders`] and emits staged
 //! actions; across symbols [`batch::plan_requests`] turns the sendable actions into batched
 //! requests within the [`ratelimit::RateLimiter`] budget. Acks and pushes flow back into
@@ -11,6 +11,10 @@ pub mod diff;
 pub mod limits;
 pub mod ratelimit;
 pub mod state;
+pub mod symbol;
+
+#[cfg(test)]
+mod flow_tests;
 
 use crate::model::ModelError;
 use thiserror::Error;

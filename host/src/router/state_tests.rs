@@ -461,8 +461,23 @@ fn registry_routes_by_link_and_order_id() {
     assert_eq!(reg.apply_update(&u), UpdateOutcome::Unknown);
     assert!(reg.apply_ack("nope", K::Cancel, &ok()).is_err());
     assert_eq!(reg.open().count(), 1);
+    let mut second = fresh();
+    second.link_id = OrderLinkId::parse("q1-BTCUSDT-b1-2").unwrap();
+    reg.insert(second).unwrap();
+    reg.apply_ack(
+        "q1-BTCUSDT-b1-2",
+        K::Create,
+        &A::Rejected { order_gone: false },
+    )
+    .unwrap();
     reg.apply_update(&update(X::Filled, dec!(100), dec!(1), dec!(1), 9));
-    assert_eq!(reg.prune_terminal().len(), 1);
+    assert_eq!(reg.open().count(), 0);
+    assert_eq!(
+        reg.prune_terminal().len(),
+        1,
+        "only the reported terminal one"
+    );
+    assert_eq!(reg.prune_all_terminal().len(), 1);
     assert!(reg.is_empty() && reg.get_by_order_id("oid-1").is_none());
 }
 

@@ -881,6 +881,33 @@ impl Engine {
         }
     }
 
+    /// Our orders at one level (in priority order) hit by `amount` lots: each sits behind its
+    /// `queue_ahead` plus our earlier orders. Returns the fills and their total.
+    pub(crate) fn queue_fills(
+        &mut self,
+        ours: &[(usize, String)],
+        amount: i64,
+    ) -> (Vec<(usize, String, i64)>, i64) {
+        let mut ours_ahead = 0;
+        let mut our_filled = 0;
+        let mut fills = Vec::new();
+        for (a, id) in ours {
+            let Some(o) = self.accounts[*a].open.get_mut(id) else {
+                continue;
+            };
+            let leaves = o.leaves_lots();
+            let start = o.queue_ahead_lots + ours_ahead;
+            let f = (amount - start).clamp(0, leaves);
+            o.queue_ahead_lots = (o.queue_ahead_lots - amount).max(0);
+            ours_ahead += leaves;
+            if f > 0 {
+                fills.push((*a, id.clone(), f));
+                our_filled += f;
+            }
+        }
+        (fills, our_filled)
+    }
+
     fn consume_level(&mut self, mi: usize, taker_buy: bool, p: i64, frac: f64) {
         let m = &self.markets[mi];
         let displayed = if taker_buy {
@@ -907,24 +934,7 @@ impl Engine {
         if amount <= 0 {
             return;
         }
-        // Each of our orders sits behind its queue_ahead plus our earlier orders.
-        let mut ours_ahead = 0;
-        let mut our_filled = 0;
-        let mut fills = Vec::new();
-        for (a, id) in &ours {
-            let Some(o) = self.accounts[*a].open.get_mut(id) else {
-                continue;
-            };
-            let leaves = o.leaves_lots();
-            let start = o.queue_ahead_lots + ours_ahead;
-            let f = (amount - start).clamp(0, leaves);
-            o.queue_ahead_lots = (o.queue_ahead_lots - amount).max(0);
-            ours_ahead += leaves;
-            if f > 0 {
-                fills.push((*a, id.clone(), f));
-                our_filled += f;
-            }
-        }
+        let (fills, our_filled) = self.queue_fills(&ours, amount);
         let from_displayed = (amount - our_filled).min(displayed).max(0);
         let m = &mut self.markets[mi];
         let side = if taker_buy {

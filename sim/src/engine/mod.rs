@@ -5,9 +5,12 @@
 
 pub mod account;
 pub mod book;
+pub mod kline;
 pub mod matching;
 pub mod publish;
 pub mod render;
+pub mod replay;
+pub mod triggers;
 pub mod types;
 
 use crate::config::{Category, FeeConfig, LimitConfig, SimConfig};
@@ -58,6 +61,8 @@ pub struct MarketTopics {
     pub trade: broadcast::Sender<PublicMsg>,
     /// `tickers`.
     pub ticker: broadcast::Sender<PublicMsg>,
+    /// `kline.{interval}` (all intervals; `u` = interval index).
+    pub kline: broadcast::Sender<PublicMsg>,
 }
 
 /// A trade print on the public tape.
@@ -126,8 +131,12 @@ pub struct Market {
     pub steps: u64,
     /// Steps per second.
     pub rate_hz: f64,
+    /// Driven by a replay file instead of the synthetic generator.
+    pub replay: bool,
     /// Minute candles: (start ms, open, high, low, close ticks, volume lots, turnover).
     pub candles: VecDeque<Candle>,
+    /// Start of the last published candle per kline interval.
+    pub kline_last_start: [i64; 13],
 }
 
 /// A one-minute candle.
@@ -253,6 +262,7 @@ impl Engine {
                 books: [mk(), mk(), mk()],
                 trade: mk(),
                 ticker: mk(),
+                kline: mk(),
             });
             let px = model.quote_ticks().0;
             market_ix.insert((s.category, s.symbol.clone()), markets.len());
@@ -279,7 +289,9 @@ impl Engine {
                 open_px: px,
                 steps: 0,
                 rate_hz: s.publish_rate_hz,
+                replay: s.replay_file.is_some(),
                 candles: VecDeque::new(),
+                kline_last_start: [0; 13],
             });
         }
         let mut accounts = Vec::new();

@@ -55,6 +55,7 @@ impl Engine {
             m.model.step(&mut m.book)
         };
         self.match_resting(mi, &flows);
+        self.check_triggers(mi);
         if !self.matching_paused {
             // Flow that found no resting account order still prints on the tape via
             // consume_level; nothing more to do here.
@@ -64,6 +65,10 @@ impl Engine {
         let every = (self.markets[mi].rate_hz / 10.0).round().max(1.0) as u64;
         if self.markets[mi].steps.is_multiple_of(every) {
             self.publish_ticker(mi, now);
+        }
+        let second = (self.markets[mi].rate_hz).round().max(1.0) as u64;
+        if self.markets[mi].steps.is_multiple_of(second) {
+            self.publish_klines(mi);
         }
     }
 

@@ -186,22 +186,23 @@ impl Instrument {
         if px <= Decimal::ZERO {
             return None;
         }
-        let t = px / self.tick;
+        let t = px.checked_div(self.tick)?;
         if t.fract() != Decimal::ZERO {
             return None;
         }
-        t.to_i64()
+        // Bound prices so that notional arithmetic can never overflow.
+        t.to_i64().filter(|t| *t < 1_000_000_000_000)
     }
     /// Quantity on the lot grid → lots; `None` if off-grid or not positive.
     pub fn lots_of(&self, q: Decimal) -> Option<i64> {
         if q <= Decimal::ZERO {
             return None;
         }
-        let l = q / self.step;
+        let l = q.checked_div(self.step)?;
         if l.fract() != Decimal::ZERO {
             return None;
         }
-        l.to_i64()
+        l.to_i64().filter(|l| *l < 1_000_000_000_000)
     }
     /// Format a price for the wire.
     pub fn fmt_px(&self, ticks: i64) -> String {
@@ -345,6 +346,8 @@ pub struct Position {
     pub trailing_stop: Decimal,
     /// Trailing stop activation price.
     pub active_price: Decimal,
+    /// Best mark since the trailing stop activated (0 = not active yet).
+    pub trail_extreme: Decimal,
     /// Created, ms.
     pub created_ms: i64,
     /// Updated, ms.

@@ -1,3 +1,4 @@
 //! Market-data sources.
 
+pub mod replay;
 pub mod synthetic;

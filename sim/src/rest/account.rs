@@ -150,6 +150,20 @@ pub fn dcp_set(r: &Req) -> Answer {
     if !(3..=300).contains(&tw) {
         return Err(ApiError::param("params error: timeWindow invalid"));
     }
+    // Product: OPTIONS (default, not simulated), DERIVATIVES, SPOT.
+    let cat = match r.body.get("product").and_then(Value::as_str) {
+        Some("DERIVATIVES") => Some(Category::Linear),
+        Some("SPOT") => Some(Category::Spot),
+        None | Some("OPTIONS") => None,
+        Some(_) => return Err(ApiError::param("params error: product invalid")),
+    };
+    if let Some(c) = cat {
+        r.shared
+            .dcp_window_s
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((r.acct, c), tw);
+    }
     Ok((json!({}), json!({})))
 }
 

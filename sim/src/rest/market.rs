@@ -187,14 +187,15 @@ pub fn recent_trades(r: &Req) -> Answer {
     Ok((json!({"category": cat.as_str(), "list": list}), json!({})))
 }
 
-/// `GET /v5/market/kline` (1-minute candles built from the tape; other intervals are
-/// served from the same minute candles, an approximation).
+/// `GET /v5/market/kline`: candles aggregated from the tape's minute candles.
 pub fn kline(r: &Req) -> Answer {
     let cat = category(r)?;
     let mi = symbol_market(r, cat)?;
-    if !r.query.contains_key("interval") {
-        return Err(ApiError::param("params error: interval invalid"));
-    }
+    let iv = r
+        .query
+        .get("interval")
+        .and_then(|i| crate::engine::kline::interval_index(i))
+        .ok_or_else(|| ApiError::param("params error: interval invalid"))?;
     let limit: usize = r
         .query
         .get("limit")
@@ -204,8 +205,8 @@ pub fn kline(r: &Req) -> Answer {
     let e = r.shared.engine();
     let m = &e.markets[mi];
     let i = &m.inst;
-    let list: Vec<Value> = m
-        .candles
+    let candles = e.candles(mi, iv);
+    let list: Vec<Value> = candles
         .iter()
         .rev()
         .take(limit)

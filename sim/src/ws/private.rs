@@ -51,6 +51,7 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
     let topics: Arc<Mutex<HashSet<&'static str>>> = Arc::default();
     let mut forwarder: Option<JoinHandle<()>> = None;
     let mut authed: Option<usize> = None;
+    let mut dcp: Vec<(usize, crate::config::Category)> = Vec::new();
     let mut kill = shared.ws_kill.subscribe();
     while let Some(msg) =
         super::next_or_killed(&mut stream, &mut kill, crate::state::WS_PRIVATE).await
@@ -142,7 +143,19 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
                     for a in &args {
                         match TOPICS.iter().find(|t| **t == a.as_str()) {
                             Some(t) if op == "subscribe" => {
-                                set.insert(t);
+                                let cat = match *t {
+                                    "dcp.future" => Some(crate::config::Category::Linear),
+                                    "dcp.spot" => Some(crate::config::Category::Spot),
+                                    _ => None,
+                                };
+                                if let (Some(c), Some(a)) = (cat, authed)
+                                    && set.insert(t)
+                                {
+                                    shared.dcp_attach(a, c);
+                                    dcp.push((a, c));
+                                } else {
+                                    set.insert(t);
+                                }
                             }
                             Some(t) => {
                                 set.remove(t);
@@ -164,5 +177,8 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
     }
     if let Some(h) = forwarder {
         h.abort();
+    }
+    for (a, c) in dcp {
+        shared.dcp_detach(a, c);
     }
 }

@@ -121,6 +121,7 @@ fn snapshot(shared: &Shared, mi: usize, kind: TopicKind) -> Option<PublicMsg> {
     match kind {
         TopicKind::Book(k) => Some(e.book_snapshot(mi, k)),
         TopicKind::Ticker => Some(e.ticker_snapshot(mi)),
+        TopicKind::Kline(i) => Some(e.kline_snapshot(mi, i)),
         TopicKind::Trade => None,
     }
 }
@@ -133,6 +134,7 @@ async fn forward(shared: Arc<Shared>, mi: usize, kind: TopicKind, tx: mpsc::Send
             TopicKind::Book(k) => t.books[k].clone(),
             TopicKind::Trade => t.trade.clone(),
             TopicKind::Ticker => t.ticker.clone(),
+            TopicKind::Kline(_) => t.kline.clone(),
         }
     };
     let mut rx = sender.subscribe();
@@ -147,8 +149,12 @@ async fn forward(shared: Arc<Shared>, mi: usize, kind: TopicKind, tx: mpsc::Send
     loop {
         match rx.recv().await {
             Ok(m) => {
-                if kind != TopicKind::Trade && m.u <= last_u {
-                    continue;
+                match kind {
+                    TopicKind::Trade => {}
+                    TopicKind::Kline(i) if m.u != i as u64 => continue,
+                    TopicKind::Kline(_) => {}
+                    _ if m.u <= last_u => continue,
+                    _ => {}
                 }
                 last_u = m.u;
                 if shared

@@ -273,7 +273,7 @@ impl<'a> Cursor<'a> {
 const MAX_DIGITS: u32 = 18;
 
 /// Read ASCII digits at `*i` into `mantissa`. `None` when the number would exceed
-/// [`MAX_DIGITS`]. (A SWAR eight-at-a-time variant measured slower on Bybit's short numbers.)
+/// [`MAX_DIGITS`]. (An eight-digits-at-a-time SWAR variant measured no faster on Bybit's short numbers.)
 #[inline]
 fn read_digits(buf: &[u8], i: &mut usize, mantissa: &mut u64, digits: &mut u32) -> Option<()> {
     let rest = buf.get(*i..).unwrap_or_default();

@@ -2,10 +2,15 @@
 //!
 //! [`public`] runs one public connection for a set of symbols (`orderbook.{depth}`,
 //! `publicTrade`, `tickers`): application ping, reconnect with backoff and jitter, parsed events
-//! on a bounded channel.
+//! on a bounded channel. [`private`] runs the account stream (auth, `order`, `execution`,
+//! `position`, `wallet`).
 
+pub mod private;
 pub mod public;
 
+pub use private::{
+    PrivateStreamConfig, PrivateStreamEvent, PrivateStreamHandle, PrivateStreamTask,
+};
 pub use public::{
     PublicStreamCommand, PublicStreamConfig, PublicStreamEvent, PublicStreamHandle,
     PublicStreamTask, WsError, subscribe_requests,

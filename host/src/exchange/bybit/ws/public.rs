@@ -36,6 +36,9 @@ pub enum WsError {
         /// Characters of all args.
         chars: usize,
     },
+    /// The server refused authentication.
+    #[error("auth refused: {0}")]
+    AuthRefused(String),
     /// The server refused a subscription.
     #[error("subscribe refused: {0}")]
     SubscribeRefused(String),
@@ -160,6 +163,7 @@ pub enum PublicStreamCommand {
 #[derive(Clone, Debug)]
 pub struct PublicStreamHandle {
     commands: mpsc::Sender<PublicStreamCommand>,
+    spare_books: mpsc::Sender<BookUpdate>,
 }
 
 impl PublicStreamHandle {
@@ -169,6 +173,12 @@ impl PublicStreamHandle {
             symbol: symbol.to_owned(),
         };
         self.commands.send(cmd).await.is_ok()
+    }
+
+    /// Give a consumed [`PublicStreamEvent::Book`] buffer back for reuse, so a steady stream
+    /// does not allocate. Never blocks; the buffer is dropped when the pool is full.
+    pub fn recycle(&self, update: BookUpdate) {
+        let _ = self.spare_books.try_send(update);
     }
 
     /// Stop the task (it closes the socket).
@@ -182,7 +192,7 @@ pub struct PublicStreamTask {
     config: PublicStreamConfig,
     events: mpsc::Sender<PublicStreamEvent>,
     commands: mpsc::Receiver<PublicStreamCommand>,
-    update: BookUpdate,
+    spare_books: mpsc::Receiver<BookUpdate>,
 }
 
 enum Exit {
@@ -205,14 +215,19 @@ impl PublicStreamTask {
         subscribe_requests("subscribe", &config.topics(), config.max_args_per_request)?;
         let (event_tx, event_rx) = mpsc::channel(config.channel_capacity.max(1));
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
+        let (spare_tx, spare_rx) = mpsc::channel(config.channel_capacity.max(1) + 16);
         let task = Self {
             config,
             events: event_tx,
             commands: cmd_rx,
-            update: BookUpdate::with_capacity(256),
+            spare_books: spare_rx,
         };
         let join = tokio::spawn(task.run());
-        Ok((PublicStreamHandle { commands: cmd_tx }, event_rx, join))
+        let handle = PublicStreamHandle {
+            commands: cmd_tx,
+            spare_books: spare_tx,
+        };
+        Ok((handle, event_rx, join))
     }
 
     async fn run(mut self) {
@@ -329,9 +344,13 @@ impl PublicStreamTask {
             return Ok(None);
         };
         if topic.starts_with("orderbook.") {
-            parse_orderbook(text.as_bytes(), &mut self.update)?;
-            // The consumer owns what it receives; the task keeps its warm buffer.
-            return Ok(Some(PublicStreamEvent::Book(self.update.clone())));
+            // Reuse a buffer the consumer recycled; allocate only when none is spare.
+            let mut update = self
+                .spare_books
+                .try_recv()
+                .unwrap_or_else(|_| BookUpdate::with_capacity(64));
+            parse_orderbook(text.as_bytes(), &mut update)?;
+            return Ok(Some(PublicStreamEvent::Book(update)));
         }
         if topic.starts_with("publicTrade.") {
             return Ok(Some(PublicStreamEvent::Trade(parse_public_trade(text)?)));

@@ -1,0 +1,137 @@
+//! One symbol's decision on one strategy output: convert, clamp, diff.
+//!
+//! The runtime calls [`plan_symbol`] with the strategy's ladder, then gives the diff's actions of
+//! every symbol to [`super::batch::plan_requests`]. A ladder that cannot be converted (NaN, inf,
+//! crossed) is an error: the caller should pull the symbol's quotes with [`pull_symbol`].
+
+use super::RouterError;
+use super::diff::{DiffConfig, DiffOutcome, diff};
+use super::limits::{Clamp, HardLimits, apply_hard_limits};
+use super::state::WorkingOrders;
+use crate::model::{DesiredQuotes, Instrument, LinkIdGen, quotes_from_ladder};
+use plugin_api::Ladder;
+use rust_decimal::Decimal;
+
+/// Router settings of one symbol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SymbolConfig {
+    /// Hard limits.
+    pub limits: HardLimits,
+    /// Diff settings.
+    pub diff: DiffConfig,
+}
+
+/// What the router decided for one symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolPlan {
+    /// The exact quotes after rounding and clamping.
+    pub desired: DesiredQuotes,
+    /// What the hard limits clamped (for the status line).
+    pub clamps: Vec<Clamp>,
+    /// The staged actions.
+    pub diff: DiffOutcome,
+}
+
+/// Convert `ladder`, clamp it to the limits at `position`, and diff it against `working`.
+pub fn plan_symbol(
+    inst: &Instrument,
+    cfg: &SymbolConfig,
+    position: Decimal,
+    ladder: &Ladder,
+    working: &WorkingOrders,
+    ids: &mut LinkIdGen,
+) -> Result<SymbolPlan, RouterError> {
+    let mut desired = quotes_from_ladder(inst, ladder)?;
+    let clamps = apply_hard_limits(inst, &cfg.limits, position, &mut desired);
+    let diff = diff(inst, &desired.to_vec(), working, &cfg.diff, ids)?;
+    Ok(SymbolPlan {
+        desired,
+        clamps,
+        diff,
+    })
+}
+
+/// Cancel every order of the symbol that is not waiting for an ack (run again after the acks
+/// until nothing is left).
+pub fn pull_symbol(
+    inst: &Instrument,
+    cfg: &SymbolConfig,
+    working: &WorkingOrders,
+    ids: &mut LinkIdGen,
+) -> Result<DiffOutcome, RouterError> {
+    diff(inst, &[], working, &cfg.diff, ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Category;
+    use crate::model::instrument::test_instrument;
+    use crate::router::diff::Action;
+    use rust_decimal_macros::dec;
+
+    const CFG: SymbolConfig = SymbolConfig {
+        limits: HardLimits {
+            max_long: dec!(1),
+            max_short: dec!(1),
+            max_notional: dec!(1000000),
+            max_open_orders: 4,
+            max_order_qty: dec!(0.5),
+        },
+        diff: DiffConfig { tolerance_ticks: 1 },
+    };
+
+    #[test]
+    fn ladder_to_staged_actions() {
+        let inst = test_instrument(Category::Linear);
+        let mut ladder = Ladder::default();
+        ladder.push_bid(100.04, 0.7);
+        ladder.push_bid(99.9, 0.7);
+        ladder.push_bid(99.8, 0.3);
+        ladder.push_ask(100.21, 0.2);
+        let mut ids = LinkIdGen::new("q1", 0).unwrap();
+        let plan = plan_symbol(
+            &inst,
+            &CFG,
+            dec!(0.2),
+            &ladder,
+            &WorkingOrders::new(),
+            &mut ids,
+        )
+        .unwrap();
+        // Bids: 0.5 (order size), then 0.3 left of the 0.8 long room, third dropped.
+        let bids: Vec<_> = plan.desired.bids.iter().map(|q| (q.price, q.qty)).collect();
+        assert_eq!(
+            bids,
+            vec![(dec!(100.0), dec!(0.5)), (dec!(99.9), dec!(0.3))]
+        );
+        assert_eq!(
+            plan.clamps.len(),
+            4,
+            "two order-size clamps, two long-room clamps"
+        );
+        let creates = plan
+            .diff
+            .actions
+            .iter()
+            .filter(|a| matches!(a.action, Action::Create { .. }))
+            .count();
+        assert_eq!(creates, 3);
+    }
+
+    #[test]
+    fn bad_ladders_are_errors_and_pull_cancels() {
+        let inst = test_instrument(Category::Linear);
+        let mut ladder = Ladder::default();
+        ladder.push_bid(f64::NAN, 1.0);
+        let mut ids = LinkIdGen::new("q1", 0).unwrap();
+        let working = WorkingOrders::new();
+        assert!(plan_symbol(&inst, &CFG, dec!(0), &ladder, &working, &mut ids).is_err());
+        assert!(
+            pull_symbol(&inst, &CFG, &working, &mut ids)
+                .unwrap()
+                .actions
+                .is_empty()
+        );
+    }
+}
