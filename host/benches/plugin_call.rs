@@ -139,12 +139,20 @@ fn bare_instantiate(c: &mut Criterion) {
         ("quoter_quote", "(result i32)", "i32.const 0"),
         ("quoter_on_fill", "(result i32)", "i32.const 0"),
         ("quoter_save_state", "(result i32)", "i32.const 0"),
-        ("quoter_restore_state", "(param i32) (result i32)", "i32.const 0"),
+        (
+            "quoter_restore_state",
+            "(param i32) (result i32)",
+            "i32.const 0",
+        ),
     ];
-    let funcs: String =
-        exports.iter().map(|(n, sig, body)| format!("(func (export \"{n}\") {sig} {body})\n")).collect();
+    let funcs: String = exports
+        .iter()
+        .map(|(n, sig, body)| format!("(func (export \"{n}\") {sig} {body})\n"))
+        .collect();
     let wat = format!("(module (memory (export \"memory\") 1)\n{funcs})");
-    let module = rt.load_bytes(std::path::Path::new("bare.wat"), wat.as_bytes()).unwrap();
+    let module = rt
+        .load_bytes(std::path::Path::new("bare.wat"), wat.as_bytes())
+        .unwrap();
     c.bench_function("wasm_setup/instantiate_bare_module", |b| {
         b.iter(|| black_box(module.instantiate(b"{}").unwrap()))
     });

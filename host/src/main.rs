@@ -17,6 +17,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Validate a configuration file without running it; every problem is listed with its key.
+    CheckConfig {
+        /// The configuration file (TOML).
+        file: PathBuf,
+    },
     /// Load one strategy plugin and answer JSON lines on stdin/stdout (the author's bench).
     Quote {
         /// The strategy module: a `.wasm` file or a native library (`.so`).
@@ -50,6 +55,22 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::CheckConfig { file } => {
+            let config = host::config::load(&file)?;
+            println!(
+                "{}: ok ({:?}, {} symbol(s): {})",
+                file.display(),
+                config.environment,
+                config.symbols.len(),
+                config
+                    .symbols
+                    .iter()
+                    .map(|s| s.symbol.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Ok(())
+        }
         Command::Quote {
             plugin,
             params,

@@ -455,3 +455,53 @@ async fn bad_input_gets_errors_not_crashes() {
     assert_eq!(rest.get_public("/v5/market/time", "").await.code(), 0);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn open_orders_paginate_with_cursor() {
+    let cfg = SimConfig {
+        limits: LimitConfig {
+            order_per_s: 100,
+            ..LimitConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let sim = start_with(cfg).await;
+    let rest = Rest::new(&sim);
+    let (b, _) = top(&rest, "ETHUSDT").await;
+    let price = px(b * 0.8, 0.01);
+    for batch in 0..3 {
+        let items: Vec<_> = (0..20)
+            .map(|i| json!({"symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.01", "price": price, "orderLinkId": format!("pg-{batch}-{i}")}))
+            .collect();
+        let r = rest
+            .post(
+                "/v5/order/create-batch",
+                &json!({"category": "linear", "request": items}),
+            )
+            .await;
+        assert_eq!(r.code(), 0);
+    }
+    assert_eq!(sim.open_orders(KEY).len(), 60);
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let q = if cursor.is_empty() {
+            "category=linear&symbol=ETHUSDT&limit=50".to_string()
+        } else {
+            format!("category=linear&symbol=ETHUSDT&limit=50&cursor={cursor}")
+        };
+        let r = rest.get("/v5/order/realtime", &q).await;
+        for o in r.body["result"]["list"].as_array().unwrap() {
+            assert!(seen.insert(o["orderId"].as_str().unwrap().to_string()));
+        }
+        cursor = r.body["result"]["nextPageCursor"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if cursor.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 60);
+    sim.shutdown().await;
+}

@@ -12,15 +12,16 @@
 
 use super::{ModelError, Side};
 use std::fmt;
+use std::sync::Arc;
 
 /// Bybit's maximum orderLinkId length.
 pub const MAX_LINK_ID_LEN: usize = 36;
 /// Maximum length of the instance prefix.
 pub const MAX_PREFIX_LEN: usize = 8;
 
-/// One of our orderLinkIds (validated, at most 36 characters).
+/// One of our orderLinkIds (validated, at most 36 characters). Cheap to clone (shared).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OrderLinkId(String);
+pub struct OrderLinkId(Arc<str>);
 
 /// The parts of an [`OrderLinkId`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,13 +60,13 @@ impl OrderLinkId {
                 len: id.len(),
             });
         }
-        Ok(Self(id))
+        Ok(Self(id.into()))
     }
 
     /// Parse and validate a string as one of our ids (any prefix).
     pub fn parse(s: &str) -> Result<Self, ModelError> {
         parse_parts(s)?;
-        Ok(Self(s.to_owned()))
+        Ok(Self(s.into()))
     }
 
     /// The id as sent to the exchange.

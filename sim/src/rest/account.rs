@@ -21,18 +21,23 @@ pub fn executions(r: &Req) -> Answer {
         .unwrap_or(50)
         .clamp(1, 100);
     let e = r.shared.engine();
-    let list: Vec<Value> = e.accounts[r.acct]
+    let rows: Vec<_> = e.accounts[r.acct]
         .fills
         .iter()
         .rev()
         .filter(|f| f.category == cat)
         .filter(|f| r.query.get("symbol").is_none_or(|s| s == &f.symbol))
         .filter(|f| r.query.get("orderId").is_none_or(|s| s == &f.order_id))
+        .collect();
+    let (skip, next) = super::page(&r.query, limit, rows.len());
+    let list: Vec<Value> = rows
+        .into_iter()
+        .skip(skip)
         .take(limit)
         .map(|f| render::execution_json(f, false))
         .collect();
     Ok((
-        json!({"nextPageCursor": "", "category": cat.as_str(), "list": list}),
+        json!({"nextPageCursor": next, "category": cat.as_str(), "list": list}),
         json!({}),
     ))
 }

@@ -104,6 +104,23 @@ fn pct_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Offset pagination: (rows to skip from `cursor`, and the `nextPageCursor` for a page of
+/// `limit` out of `total`). Bybit's cursors are opaque; ours are `page_args%3D{offset}`
+/// as sent (decoded `page_args={offset}`).
+pub fn page(query: &HashMap<String, String>, limit: usize, total: usize) -> (usize, String) {
+    let skip = query
+        .get("cursor")
+        .and_then(|c| c.strip_prefix("page_args="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0usize);
+    let next = if skip + limit < total {
+        format!("page_args%3D{}", skip + limit)
+    } else {
+        String::new()
+    };
+    (skip, next)
+}
+
 /// The envelope.
 pub fn envelope(code: i64, msg: &str, result: Value, ext: Value, time: i64) -> Value {
     json!({"retCode": code, "retMsg": msg, "result": result, "retExtInfo": ext, "time": time})

@@ -210,8 +210,10 @@ fn order_rows(r: &Req, open_only: bool) -> Answer {
         rows.extend(a.open.values().filter(|o| matches(o)));
     }
     rows.sort_by_key(|o| std::cmp::Reverse((o.created_ms, o.priority)));
+    let (skip, next) = super::page(q, limit, rows.len());
     let list: Vec<Value> = rows
         .into_iter()
+        .skip(skip)
         .take(limit)
         .filter_map(|o| {
             let mi = e.market(o.category, &o.symbol)?;
@@ -219,7 +221,7 @@ fn order_rows(r: &Req, open_only: bool) -> Answer {
         })
         .collect();
     Ok((
-        json!({"list": list, "nextPageCursor": "", "category": cat.as_str()}),
+        json!({"list": list, "nextPageCursor": next, "category": cat.as_str()}),
         json!({}),
     ))
 }
