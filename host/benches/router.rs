@@ -76,6 +76,7 @@ fn bench(c: &mut Criterion) {
         ("shift_1_tick", ladder(1_000_001, LEVELS)),
         ("shift_5_ticks_9_levels", ladder(1_000_005, LEVELS - 1)),
     ];
+    let symbol: std::sync::Arc<str> = "BTCUSDT".into();
     let mut group = c.benchmark_group("router");
     for (name, desired) in &scenarios {
         let out = diff(&inst, desired, &w, &cfg, &mut ids).unwrap();
@@ -90,7 +91,7 @@ fn bench(c: &mut Criterion) {
                 let out = diff(&inst, black_box(desired), black_box(&w), &cfg, &mut ids).unwrap();
                 now_ms += 1_000; // a fresh budget window each iteration
                 let symbols = [SymbolActions {
-                    symbol: "BTCUSDT",
+                    symbol: symbol.clone(),
                     category: Category::Linear,
                     actions: &out.actions,
                 }];

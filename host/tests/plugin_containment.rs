@@ -284,12 +284,7 @@ fn hand_written_bad_modules_are_reported() {
         "wrong-abi.wat",
         wat_module(99, "i32.const 0", "", "").as_bytes(),
     );
-    let e = rt
-        .load(&wrong_abi)
-        .unwrap()
-        .instantiate(b"{}")
-        .err()
-        .unwrap();
+    let e = rt.load(&wrong_abi).unwrap_err();
     assert!(
         matches!(
             e,

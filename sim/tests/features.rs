@@ -82,7 +82,7 @@ async fn spot_orders_move_coin_balances() {
     let r = rest
         .post(
             "/v5/order/create",
-            &json!({"category": "spot", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Market", "qty": "0.1000"}),
+            &json!({"category": "spot", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Market", "qty": "0.1000", "marketUnit": "baseCoin"}),
         )
         .await;
     assert_eq!(r.code(), 0, "{}", r.body);
@@ -100,6 +100,19 @@ async fn spot_orders_move_coin_balances() {
         )
         .await;
     assert_eq!(r.code(), 170131);
+    // Bybit's default unit of a spot market Buy is the quote coin: 600 USDT ≈ 0.2 ETH.
+    let r = rest
+        .post(
+            "/v5/order/create",
+            &json!({"category": "spot", "symbol": "ETHUSDT", "side": "Buy", "orderType": "Market", "qty": "600"}),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.body);
+    let eth = sim.wallet(KEY).unwrap().coins[0].1;
+    assert!(
+        eth > "0.25".parse::<Decimal>().unwrap() && eth < "0.35".parse::<Decimal>().unwrap(),
+        "{eth}"
+    );
     sim.shutdown().await;
 }
 

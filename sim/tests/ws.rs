@@ -228,3 +228,33 @@ async fn ws_trade_create_and_cancel() {
     assert_eq!(p["retCode"], 0);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn many_symbols_stream_concurrently() {
+    let mut cfg = sim::SimConfig {
+        symbols: Vec::new(),
+        ..sim::SimConfig::default()
+    };
+    for i in 0..250 {
+        cfg.symbols.push(sim::SymbolConfig::linear(
+            &format!("X{i:03}USDT"),
+            "0.01",
+            "0.1",
+            "100000",
+            "100",
+        ));
+    }
+    let sim = start_with(cfg).await;
+    let mut ws = Ws::connect(&sim.public_linear_url()).await;
+    let args: Vec<String> = (0..250)
+        .map(|i| format!("orderbook.1.X{i:03}USDT"))
+        .collect();
+    ws.send(json!({"op": "subscribe", "args": args})).await;
+    assert_eq!(ws.until(|v| v["op"] == "subscribe").await["success"], true);
+    let mut seen = std::collections::HashSet::new();
+    while seen.len() < 250 {
+        let m = ws.next().await;
+        seen.insert(m["topic"].as_str().unwrap().to_string());
+    }
+    sim.shutdown().await;
+}

@@ -21,8 +21,9 @@ use plugin_api::{
     ABI_VERSION, ErrorBuf, Fill, Ladder, QuoteInput, UpdateOutcome, status, wasm_exports as ex,
 };
 use wasmtime::{
-    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ExternType, Instance, InstancePre, Linker, Memory, Module, ResourceLimiter,
-    Store, Trap, TypedFunc, UpdateDeadline, ValType,
+    Config, Engine, ExternType, Instance, InstanceAllocationStrategy, InstancePre, Linker, Memory,
+    Module, PoolingAllocationConfig, ResourceLimiter, Store, Trap, TypedFunc, UpdateDeadline,
+    ValType,
 };
 
 use super::PluginLimits;
@@ -51,7 +52,9 @@ impl WasmEngine {
     /// The process-wide engine (one instance pool, one epoch ticker), created on first use.
     pub fn shared() -> Result<Self, String> {
         static ENGINE: OnceLock<Result<WasmEngine, String>> = OnceLock::new();
-        ENGINE.get_or_init(|| Self::new().map_err(|e| format!("{e:#}"))).clone()
+        ENGINE
+            .get_or_init(|| Self::new().map_err(|e| format!("{e:#}")))
+            .clone()
     }
 
     /// Create an engine and start its epoch ticker (which stops when the engine is dropped).
@@ -98,11 +101,13 @@ impl WasmEngine {
                 path: path.to_owned(),
                 reason: format!("cannot prepare instantiation: {e:#}"),
             })?;
-        Ok(WasmModule {
+        let compiled = WasmModule {
             engine: self.engine.clone(),
             pre,
             path: Arc::from(path),
-        })
+        };
+        compiled.check_abi()?;
+        Ok(compiled)
     }
 }
 
@@ -253,6 +258,41 @@ pub struct WasmInstance {
 }
 
 impl WasmModule {
+    /// Instantiate once and ask for `quoter_abi_version`, so that a module built for another
+    /// ABI is refused at load time.
+    fn check_abi(&self) -> Result<(), PluginError> {
+        let data = StoreData {
+            memory_cap: PluginLimits::default().memory_bytes,
+            refused_growth: false,
+            call_cpu_start: None,
+            call_budget: SLOW_CALL_DEADLINE,
+        };
+        let mut store = Store::new(&self.engine, data);
+        store.limiter(|d| d as &mut dyn ResourceLimiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| Ok(on_epoch(ctx.data_mut())));
+        let path = self.path.to_path_buf();
+        let crashed = |e: wasmtime::Error| PluginError::Crashed {
+            path: path.clone(),
+            call: "abi_version",
+            message: format!("{e:#}"),
+        };
+        let instance = self.pre.instantiate(&mut store).map_err(crashed)?;
+        let version = instance
+            .get_typed_func::<(), i32>(&mut store, ex::ABI_VERSION)
+            .map_err(crashed)?
+            .call(&mut store, ())
+            .map_err(crashed)?;
+        if version as u32 != ABI_VERSION {
+            return Err(PluginError::AbiMismatch {
+                path,
+                found: version.into(),
+                expected: ABI_VERSION,
+            });
+        }
+        Ok(())
+    }
+
     /// Instantiate, check the ABI version and create the strategy from `params_json`.
     pub fn instantiate(
         &self,

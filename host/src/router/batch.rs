@@ -13,6 +13,7 @@ use super::ratelimit::{Endpoint, LimitKey, RateLimiter};
 use super::state::{WorkingOrder, WorkingOrders};
 use crate::model::{Category, OrderLinkId, Side};
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
 /// Time in force of new quotes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,7 +36,7 @@ pub struct BatchConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateOrder {
     /// Symbol.
-    pub symbol: String,
+    pub symbol: Arc<str>,
     /// Side.
     pub side: Side,
     /// Limit price.
@@ -52,11 +53,11 @@ pub struct CreateOrder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmendOrder {
     /// Symbol.
-    pub symbol: String,
+    pub symbol: Arc<str>,
     /// Our id.
     pub link_id: OrderLinkId,
     /// Exchange id, when known (Bybit prefers it).
-    pub order_id: Option<String>,
+    pub order_id: Option<Arc<str>>,
     /// New price, if it changes.
     pub price: Option<Decimal>,
     /// New total quantity, if it changes.
@@ -67,11 +68,11 @@ pub struct AmendOrder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancelOrder {
     /// Symbol.
-    pub symbol: String,
+    pub symbol: Arc<str>,
     /// Our id.
     pub link_id: OrderLinkId,
     /// Exchange id, when known.
-    pub order_id: Option<String>,
+    pub order_id: Option<Arc<str>>,
 }
 
 /// One request to the exchange (REST or WS trade).
@@ -121,10 +122,10 @@ impl OrderRequest {
 }
 
 /// One symbol's staged actions from its diff.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SymbolActions<'a> {
     /// Symbol.
-    pub symbol: &'a str,
+    pub symbol: Arc<str>,
     /// Category.
     pub category: Category,
     /// Actions sorted by stage.
@@ -144,7 +145,7 @@ pub enum DeferReason {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deferred {
     /// Symbol.
-    pub symbol: String,
+    pub symbol: Arc<str>,
     /// The action.
     pub action: StagedAction,
     /// Why.
@@ -157,13 +158,13 @@ pub struct Plan {
     /// Requests to send now, cancels first; their budget is already charged.
     pub requests: Vec<OrderRequest>,
     /// Every action inside `requests`, with its symbol, for [`record_sent`].
-    pub sent: Vec<(String, Action)>,
+    pub sent: Vec<(Arc<str>, Action)>,
     /// Actions that wait.
     pub deferred: Vec<Deferred>,
 }
 
 struct Item<'a> {
-    symbol: &'a str,
+    symbol: &'a Arc<str>,
     action: &'a StagedAction,
 }
 
@@ -184,7 +185,7 @@ pub fn plan_requests(
         for a in sa.actions {
             if a.stage > first {
                 plan.deferred
-                    .push(defer(sa.symbol, a, DeferReason::LaterStage));
+                    .push(defer(&sa.symbol, a, DeferReason::LaterStage));
                 continue;
             }
             let kind = match a.action {
@@ -193,7 +194,7 @@ pub fn plan_requests(
                 Action::Create { .. } => 2,
             };
             groups[kind][category_index(sa.category)].push(Item {
-                symbol: sa.symbol,
+                symbol: &sa.symbol,
                 action: a,
             });
         }
@@ -231,7 +232,7 @@ pub fn plan_requests(
                 plan.sent.extend(
                     chunk
                         .iter()
-                        .map(|it| (it.symbol.to_owned(), it.action.action.clone())),
+                        .map(|it| (it.symbol.clone(), it.action.action.clone())),
                 );
                 rest = tail;
             }
@@ -247,16 +248,16 @@ fn category_index(c: Category) -> usize {
     }
 }
 
-fn defer(symbol: &str, action: &StagedAction, reason: DeferReason) -> Deferred {
+fn defer(symbol: &Arc<str>, action: &StagedAction, reason: DeferReason) -> Deferred {
     Deferred {
-        symbol: symbol.to_owned(),
+        symbol: symbol.clone(),
         action: action.clone(),
         reason,
     }
 }
 
 fn build(category: Category, chunk: &[Item<'_>], batched: bool, cfg: &BatchConfig) -> OrderRequest {
-    let symbol = |it: &Item<'_>| it.symbol.to_owned();
+    let symbol = |it: &Item<'_>| it.symbol.clone();
     match &chunk[0].action.action {
         Action::Cancel { .. } => {
             let mut v: Vec<CancelOrder> = chunk

@@ -148,7 +148,7 @@ fn plans_table() {
             .iter()
             .zip(&names)
             .map(|((c, a), n)| SymbolActions {
-                symbol: n,
+                symbol: n.as_str().into(),
                 category: *c,
                 actions: a,
             })
@@ -181,7 +181,7 @@ fn respects_a_blocked_budget_and_recovers_next_window() {
     );
     let actions = vec![cancel("A", 1), cancel("A", 2)];
     let sa = [SymbolActions {
-        symbol: "A",
+        symbol: "A".into(),
         category: Category::Linear,
         actions: &actions,
     }];
@@ -196,7 +196,7 @@ fn respects_a_blocked_budget_and_recovers_next_window() {
 fn requests_carry_exact_fields() {
     let actions = vec![create("A", 7, 0)];
     let sa = [SymbolActions {
-        symbol: "BTCUSDT",
+        symbol: "BTCUSDT".into(),
         category: Category::Spot,
         actions: &actions,
     }];
@@ -299,7 +299,7 @@ mod props {
                 .iter()
                 .zip(&names)
                 .map(|((spot, a), n)| SymbolActions {
-                    symbol: n,
+                    symbol: n.as_str().into(),
                     category: if *spot { Category::Spot } else { Category::Linear },
                     actions: a,
                 })

@@ -33,6 +33,7 @@ use super::RouterError;
 use super::state::{WorkingOrder, WorkingOrders};
 use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
 /// Highest stage number.
 pub const MAX_STAGE: u8 = 4;
@@ -52,7 +53,7 @@ pub enum Action {
         /// Our id.
         link_id: OrderLinkId,
         /// Exchange id, when known.
-        order_id: Option<String>,
+        order_id: Option<Arc<str>>,
         /// Side.
         side: Side,
         /// Its price.
@@ -63,7 +64,7 @@ pub enum Action {
         /// Our id.
         link_id: OrderLinkId,
         /// Exchange id, when known.
-        order_id: Option<String>,
+        order_id: Option<Arc<str>>,
         /// Side.
         side: Side,
         /// Price before the amend.

@@ -97,7 +97,7 @@ proptest! {
             let desired = ladder(center, half, &levels);
             let out = diff(&inst, &desired, &working, &cfg, &mut ids).unwrap();
             let now_ms = i as i64 * 1_000;
-            let symbols = [SymbolActions { symbol: "BTCUSDT", category: Category::Linear, actions: &out.actions }];
+            let symbols = [SymbolActions { symbol: "BTCUSDT".into(), category: Category::Linear, actions: &out.actions }];
             let plan = plan_requests(&symbols, &mut limiter, now_ms, &BatchConfig::default());
             for (_, action) in plan.sent {
                 record_sent(&mut working, &action, now_ms).unwrap();

@@ -16,6 +16,7 @@
 use super::RouterError;
 use crate::model::{OrderLinkId, Quote, Side};
 use rust_decimal::Decimal;
+use std::sync::Arc;
 
 /// Bybit `orderStatus` values (domain form, parsed by [`parse_order_status`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +192,7 @@ pub struct WorkingOrder {
     /// Our id.
     pub link_id: OrderLinkId,
     /// Exchange id, once known.
-    pub order_id: Option<String>,
+    pub order_id: Option<Arc<str>>,
     /// Side.
     pub side: Side,
     /// Ladder level it was created for.
@@ -346,7 +347,7 @@ impl WorkingOrder {
         if let AckOutcome::Accepted { order_id: Some(id) } = outcome
             && self.order_id.is_none()
         {
-            self.order_id = Some(id.clone());
+            self.order_id = Some(id.as_str().into());
         }
         let matches_pending = matches!(
             (self.pending.map(|p| p.op), kind),
@@ -402,7 +403,7 @@ impl WorkingOrder {
     /// Apply an update from the stream. Returns `false` when it was stale (older than what is known).
     pub fn apply_update(&mut self, u: &OrderUpdate) -> bool {
         if self.order_id.is_none() && !u.order_id.is_empty() {
-            self.order_id = Some(u.order_id.clone());
+            self.order_id = Some(u.order_id.as_str().into());
         }
         let stale = self
             .last_update

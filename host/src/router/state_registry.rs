@@ -4,6 +4,7 @@ use super::{AckOutcome, OrderState, OrderUpdate, RequestKind, WorkingOrder};
 use crate::model::OrderLinkId;
 use crate::router::RouterError;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// What happened to an update given to [`WorkingOrders::apply_update`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub enum UpdateOutcome {
 #[derive(Debug, Clone, Default)]
 pub struct WorkingOrders {
     by_link: HashMap<OrderLinkId, WorkingOrder>,
-    link_by_order_id: HashMap<String, OrderLinkId>,
+    link_by_order_id: HashMap<Arc<str>, OrderLinkId>,
 }
 
 impl WorkingOrders {
@@ -79,21 +80,17 @@ impl WorkingOrders {
 
     /// Apply a stream update, found by orderLinkId, else by orderId.
     pub fn apply_update(&mut self, u: &OrderUpdate) -> UpdateOutcome {
-        let key = if self.by_link.contains_key(u.order_link_id.as_str()) {
-            Some(u.order_link_id.clone())
-        } else {
-            self.link_by_order_id
-                .get(&u.order_id)
-                .map(|l| l.to_string())
+        let key = match self.by_link.get_key_value(u.order_link_id.as_str()) {
+            Some((k, _)) => Some(k.clone()),
+            None => self.link_by_order_id.get(u.order_id.as_str()).cloned(),
         };
         let Some(order) = key.and_then(|k| self.by_link.get_mut(k.as_str())) else {
             return UpdateOutcome::Unknown;
         };
         let applied = order.apply_update(u);
-        if !u.order_id.is_empty() {
+        if !u.order_id.is_empty() && !self.link_by_order_id.contains_key(u.order_id.as_str()) {
             self.link_by_order_id
-                .entry(u.order_id.clone())
-                .or_insert_with(|| order.link_id.clone());
+                .insert(u.order_id.as_str().into(), order.link_id.clone());
         }
         if applied {
             UpdateOutcome::Applied
@@ -114,10 +111,11 @@ impl WorkingOrders {
             .get_mut(link_id)
             .ok_or_else(|| RouterError::UnknownOrder(link_id.to_owned()))?;
         order.apply_ack(kind, outcome);
-        if let Some(id) = &order.order_id {
+        if let Some(id) = &order.order_id
+            && !self.link_by_order_id.contains_key(id)
+        {
             self.link_by_order_id
-                .entry(id.clone())
-                .or_insert_with(|| order.link_id.clone());
+                .insert(id.clone(), order.link_id.clone());
         }
         Ok(())
     }

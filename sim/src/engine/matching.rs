@@ -35,6 +35,9 @@ pub struct OrderRequest {
     pub take_profit: String,
     /// Stop loss echo.
     pub stop_loss: String,
+    /// Spot market orders: `baseCoin` or `quoteCoin` (Bybit's default for a market Buy is
+    /// `quoteCoin`: qty is then an amount of USDT).
+    pub market_unit: String,
 }
 
 fn str_field<'a>(v: &'a Value, k: &str) -> Option<&'a str> {
@@ -125,6 +128,7 @@ pub fn parse_order_request(v: &Value, category: Category) -> Result<OrderRequest
         close_on_trigger: bool_field(v, "closeOnTrigger"),
         take_profit: str_field(v, "takeProfit").unwrap_or("").to_string(),
         stop_loss: str_field(v, "stopLoss").unwrap_or("").to_string(),
+        market_unit: str_field(v, "marketUnit").unwrap_or("").to_string(),
     })
 }
 
@@ -154,13 +158,28 @@ impl Engine {
     fn create_inner(
         &mut self,
         acct: usize,
-        req: OrderRequest,
+        mut req: OrderRequest,
     ) -> Result<(String, String), ApiError> {
         let spot = req.category == Category::Spot;
         let mi = self
             .market(req.category, &req.symbol)
             .ok_or_else(|| ApiError::param("params error: symbol invalid"))?;
         let inst = self.markets[mi].inst.clone();
+        if spot
+            && req.order_type == OrderType::Market
+            && req.side == Side::Buy
+            && req.market_unit != "baseCoin"
+        {
+            // qty is an amount of the quote coin: convert at the best ask, rounding down.
+            let m = &self.markets[mi];
+            let ask = m.book.best_ask().unwrap_or(m.model.quote_ticks().1);
+            let base = req.qty / inst.px(ask);
+            let lots = (base / inst.step).floor();
+            req.qty = lots * inst.step;
+            if req.qty <= Decimal::ZERO {
+                return Err(ApiError::new(170140, "Order value exceeded lower limit."));
+            }
+        }
         let mut lots = inst
             .lots_of(req.qty)
             .ok_or_else(|| ApiError::param("params error: qty err"))?;

@@ -79,6 +79,7 @@ impl Engine {
                 close_on_trigger: true,
                 take_profit: String::new(),
                 stop_loss: String::new(),
+                market_unit: String::new(),
             };
             // Errors (e.g. an empty book side) leave the position open; the settings are
             // cleared either way, as a triggered Bybit stop is consumed.
