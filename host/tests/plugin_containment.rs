@@ -71,11 +71,11 @@ fn quote_once(module: &StrategyModule, mode: &str) -> Result<(), PluginError> {
             .expect("well-behaved for the first calls");
     }
     let result = inst.quote(&stream.next_input(), &mut out);
-    if let Err(e) = &result {
-        if e.disables_instance() {
-            let again = inst.quote(&stream.next_input(), &mut out).unwrap_err();
-            assert!(matches!(again, PluginError::Disabled { .. }), "{again}");
-        }
+    if let Err(e) = &result
+        && e.disables_instance()
+    {
+        let again = inst.quote(&stream.next_input(), &mut out).unwrap_err();
+        assert!(matches!(again, PluginError::Disabled { .. }), "{again}");
     }
     result
 }

@@ -179,7 +179,11 @@ mod tests {
         let mut v = view();
         v.tick_size = f64::NAN;
         v.lot_size = f64::INFINITY;
-        let inv = Inventory { position: 9.5, max_position: 10.0, ..Default::default() };
+        let inv = Inventory {
+            position: 9.5,
+            max_position: 10.0,
+            ..Default::default()
+        };
         let mut l = Ladder::default();
         l.push_bid(100.5, 1.0);
         l.push_bid(99.0, 1.0);

@@ -6,7 +6,7 @@
 //! 2. Order requests per second: concurrent signed REST `order/create` + `order/cancel`
 //!    (authenticated, validated, matched and answered) with the rate limits lifted.
 //!
-//! Environment: SIM_BENCH_SYMBOLS (500), SIM_BENCH_RATE_HZ (50), SIM_BENCH_SECS (5).
+//! Environment: SIM_BENCH_SYMBOLS (500), SIM_BENCH_RATE_HZ (200), SIM_BENCH_SECS (5).
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -29,14 +29,14 @@ fn sign(secret: &str, payload: &str) -> String {
 
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
-    // `cargo test --benches` passes --bench-less args; do a short run then.
-    let quick = std::env::args().any(|a| a == "--test");
+    // `cargo bench` passes `--bench`; under `cargo test --all-targets` do a short smoke run.
+    let quick = !std::env::args().any(|a| a == "--bench");
     let symbols = if quick {
         10
     } else {
         env("SIM_BENCH_SYMBOLS", 500)
     } as usize;
-    let rate = env("SIM_BENCH_RATE_HZ", 50) as f64;
+    let rate = env("SIM_BENCH_RATE_HZ", 200) as f64;
     let secs = if quick { 1 } else { env("SIM_BENCH_SECS", 5) };
 
     let mut cfg = SimConfig {
