@@ -226,7 +226,7 @@ impl SimHandle {
     }
     /// Skew the server clock (fault injection).
     pub fn set_clock_skew_ms(&self, ms: i64) {
-        self.shared.engine().clock_skew_ms = ms;
+        self.shared.clock_skew.store(ms, Ordering::Relaxed);
     }
     /// Wait until `cond` holds for this handle, re-checking after each account change (and
     /// at least every 50 ms); false on timeout.

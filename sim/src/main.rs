@@ -31,14 +31,16 @@ async fn main() -> anyhow::Result<()> {
     };
     cfg.listen = args.listen;
     let handle = sim::Sim::start(cfg).await?;
+    // Install the handlers before announcing readiness, so a prompt SIGTERM is caught.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{}", handle.urls_json())?;
         out.flush()?;
     }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
     handle.shutdown().await;

@@ -3,6 +3,9 @@
 
 use std::collections::HashMap;
 
+/// Requests kept per account.
+pub const MAX_REQUESTS: usize = 200_000;
+
 /// One REST request (or WS trade op) as received.
 #[derive(Debug, Clone)]
 pub struct RequestRecord {
@@ -39,13 +42,17 @@ pub struct Record {
 }
 
 impl Record {
-    /// Append a request.
+    /// Append a request (the oldest half is dropped past [`MAX_REQUESTS`]).
     pub fn push(&mut self, api_key: &str, r: RequestRecord) {
-        self.accounts
+        let reqs = &mut self
+            .accounts
             .entry(api_key.to_string())
             .or_default()
-            .requests
-            .push(r);
+            .requests;
+        if reqs.len() >= MAX_REQUESTS {
+            reqs.drain(..MAX_REQUESTS / 2);
+        }
+        reqs.push(r);
     }
     /// Count rate-limit rejections.
     pub fn rejected(&mut self, api_key: &str, n: u64) {

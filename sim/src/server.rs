@@ -72,7 +72,7 @@ async fn fault(State(s): State<Arc<Shared>>, body: String) -> axum::Json<Value> 
     {
         let mut e = s.engine();
         if let Some(x) = n("clock_skew_ms") {
-            e.clock_skew_ms = x;
+            e.clock_skew_ms.store(x, Ordering::Relaxed);
         }
         if let Some(b) = v.get("pause_matching").and_then(Value::as_bool) {
             e.matching_paused = b;

@@ -53,6 +53,8 @@ pub struct Shared {
     pub conn_seq: AtomicU64,
     /// Injected faults.
     pub faults: Mutex<Faults>,
+    /// Clock skew shared with the engine (read without locking it).
+    pub clock_skew: std::sync::Arc<std::sync::atomic::AtomicI64>,
     /// See [`SimConfig::ws_ack_delay_ms`].
     pub ws_ack_delay: std::time::Duration,
     /// Close WS connections: (generation, mask of [`WS_PUBLIC`]/[`WS_PRIVATE`]/[`WS_TRADE`]).
@@ -78,6 +80,7 @@ impl Shared {
     /// Build from config.
     pub fn new(cfg: &SimConfig) -> Self {
         let engine = Engine::new(cfg);
+        let clock_skew = engine.clock_skew_ms.clone();
         let mut topics = HashMap::new();
         for (mi, m) in engine.markets.iter().enumerate() {
             let c = m.inst.category;
@@ -106,6 +109,7 @@ impl Shared {
             topics,
             conn_seq: AtomicU64::new(1),
             faults: Mutex::new(Faults::default()),
+            clock_skew,
             ws_ack_delay: std::time::Duration::from_millis(cfg.ws_ack_delay_ms),
             ws_kill: tokio::sync::watch::channel((0, 0)).0,
             public_stale: AtomicBool::new(false),
@@ -193,6 +197,6 @@ impl Shared {
 
     /// Server time, ms.
     pub fn now_ms(&self) -> i64 {
-        self.engine().now_ms()
+        crate::engine::wall_ms() + self.clock_skew.load(Ordering::Relaxed)
     }
 }

@@ -202,7 +202,7 @@ pub struct Engine {
     /// Woken after every change of account state (for tests waiting on the record).
     pub notify: Arc<Notify>,
     /// Added to the wall clock (fault injection).
-    pub clock_skew_ms: i64,
+    pub clock_skew_ms: Arc<std::sync::atomic::AtomicI64>,
     /// When true, the market does not fill resting orders.
     pub matching_paused: bool,
     /// Reject this many upcoming orders with `reject_code` (fault injection).
@@ -311,7 +311,7 @@ impl Engine {
             key_ix,
             private_tx,
             notify: Arc::new(Notify::new()),
-            clock_skew_ms: 0,
+            clock_skew_ms: Arc::default(),
             matching_paused: false,
             reject_next_orders: 0,
             reject_code: 10001,
@@ -326,7 +326,10 @@ impl Engine {
 
     /// Server time in ms (wall clock plus injected skew).
     pub fn now_ms(&self) -> i64 {
-        wall_ms() + self.clock_skew_ms
+        wall_ms()
+            + self
+                .clock_skew_ms
+                .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A UUID-shaped id from the seeded generator.

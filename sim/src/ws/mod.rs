@@ -21,8 +21,24 @@ pub fn spawn_writer(sock: WebSocket) -> (SplitStream<WebSocket>, mpsc::Sender<Ut
     let (mut sink, stream) = sock.split();
     let (tx, mut rx) = mpsc::channel::<Utf8Bytes>(OUT_CAPACITY);
     tokio::spawn(async move {
-        while let Some(t) = rx.recv().await {
-            if sink.send(Message::Text(t)).await.is_err() {
+        // Feed everything already queued, then flush once: one write for a burst.
+        'outer: while let Some(t) = rx.recv().await {
+            if sink.feed(Message::Text(t)).await.is_err() {
+                break;
+            }
+            let mut n = 0;
+            while n < 256 {
+                match rx.try_recv() {
+                    Ok(t) => {
+                        if sink.feed(Message::Text(t)).await.is_err() {
+                            break 'outer;
+                        }
+                        n += 1;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if sink.flush().await.is_err() {
                 break;
             }
         }
