@@ -156,6 +156,19 @@ fn bare_instantiate(c: &mut Criterion) {
     c.bench_function("wasm_setup/instantiate_bare_module", |b| {
         b.iter(|| black_box(module.instantiate(b"{}").unwrap()))
     });
+    // The boundary alone: copy the 784-byte input in, call a quote that does nothing, copy the
+    // 400-byte ladder out and check it.
+    let mut inst = module.instantiate(b"{}").unwrap();
+    let inputs = inputs();
+    let mut out = Ladder::default();
+    let mut i = 0usize;
+    c.bench_function("quote_call/bare-module/wasm", |b| {
+        b.iter(|| {
+            i = (i + 1) % inputs.len();
+            inst.quote(black_box(&inputs[i]), &mut out).unwrap();
+            black_box(&out);
+        })
+    });
 }
 
 criterion_group!(benches, quote_calls, module_setup, bare_instantiate);

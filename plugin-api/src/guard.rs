@@ -7,6 +7,64 @@
 use crate::math;
 use crate::types::{Inventory, Ladder, Level, MarketView};
 
+/// The mid of a book fit to quote on, or why it is not: both sides present, mid a positive
+/// number, book not crossed, tick and lot sizes finite and non-negative.
+pub fn checked_mid(view: &MarketView) -> Result<f64, &'static str> {
+    let (Some(best_bid), Some(best_ask)) = (view.best_bid(), view.best_ask()) else {
+        return Err("book has an empty side");
+    };
+    let mid = (best_bid.price + best_ask.price) / 2.0;
+    if !(mid.is_finite() && mid > 0.0) {
+        return Err("mid price is not a positive number");
+    }
+    if best_bid.price >= best_ask.price {
+        return Err("book is crossed");
+    }
+    if !(view.tick_size.is_finite() && view.tick_size >= 0.0) {
+        return Err("tick size is not a number >= 0");
+    }
+    if !(view.lot_size.is_finite() && view.lot_size >= 0.0) {
+        return Err("lot size is not a number >= 0");
+    }
+    Ok(mid)
+}
+
+/// The shape of a ladder below and above its first level.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LevelSpec {
+    /// Levels per side.
+    pub levels: u32,
+    /// Price distance between consecutive levels.
+    pub step: f64,
+    /// Size of the first level.
+    pub size: f64,
+    /// Each further level's size is the previous one's times this.
+    pub size_multiplier: f64,
+}
+
+/// Fill `out` with `spec.levels` levels per side starting at `bid0` / `ask0`, then apply
+/// [`enforce`]. Pulls instead when either first price is not finite.
+pub fn fill_ladder(
+    view: &MarketView,
+    inventory: &Inventory,
+    out: &mut Ladder,
+    (bid0, ask0): (f64, f64),
+    spec: LevelSpec,
+) {
+    if !(bid0.is_finite() && ask0.is_finite()) {
+        out.pull("quotes are not finite");
+        return;
+    }
+    let mut size = spec.size;
+    for i in 0..spec.levels {
+        let offset = f64::from(i) * spec.step;
+        out.push_bid(bid0 - offset, size);
+        out.push_ask(ask0 + offset, size);
+        size *= spec.size_multiplier;
+    }
+    enforce(view, inventory, out);
+}
+
 /// Relative slack used when snapping a size to the lot grid, so that `0.3 / 0.1` counts as 3.
 const GRID_EPSILON: f64 = 1e-9;
 

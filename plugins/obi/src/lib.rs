@@ -227,7 +227,7 @@ impl Strategy for Obi {
         inventory: &Inventory,
         out: &mut Ladder,
     ) -> Result<(), String> {
-        let mid = match checked_mid(view) {
+        let mid = match guard::checked_mid(view) {
             Ok(mid) => mid,
             Err(reason) => {
                 out.pull(reason);
@@ -236,45 +236,16 @@ impl Strategy for Obi {
         };
         let fair = self.fair(view, mid);
         let (bid0, ask0) = self.first_level(fair, mid, inventory.position, view.tick_size);
-        if !(bid0.is_finite() && ask0.is_finite()) {
-            out.pull("quotes are not finite");
-            return Ok(());
-        }
         let p = &self.params;
-        let step = mid * p.level_spacing_bps / 1e4;
-        let mut size = p.size;
-        for i in 0..p.levels {
-            let offset = f64::from(i) * step;
-            out.push_bid(bid0 - offset, size);
-            out.push_ask(ask0 + offset, size);
-            size *= p.size_multiplier;
-        }
-        guard::enforce(view, inventory, out);
+        let spec = guard::LevelSpec {
+            levels: p.levels,
+            step: mid * p.level_spacing_bps / 1e4,
+            size: p.size,
+            size_multiplier: p.size_multiplier,
+        };
+        guard::fill_ladder(view, inventory, out, (bid0, ask0), spec);
         Ok(())
     }
-}
-
-/// The mid of a book fit to quote on, or why it is not.
-///
-/// Also rejects a non-finite or negative tick or lot size, which the guard cannot work with.
-pub fn checked_mid(view: &MarketView) -> Result<f64, &'static str> {
-    let (Some(best_bid), Some(best_ask)) = (view.best_bid(), view.best_ask()) else {
-        return Err("book has an empty side");
-    };
-    let mid = (best_bid.price + best_ask.price) / 2.0;
-    if !(mid.is_finite() && mid > 0.0) {
-        return Err("mid price is not a positive number");
-    }
-    if best_bid.price >= best_ask.price {
-        return Err("book is crossed");
-    }
-    if !(view.tick_size.is_finite() && view.tick_size >= 0.0) {
-        return Err("tick size is not a number >= 0");
-    }
-    if !(view.lot_size.is_finite() && view.lot_size >= 0.0) {
-        return Err("lot size is not a number >= 0");
-    }
-    Ok(mid)
 }
 
 plugin_api::export_strategy!(Obi);

@@ -148,16 +148,15 @@ impl Strategy for StaticSpread {
             out.pull("book has an empty side");
             return Ok(());
         };
-        let (bid0, ask0) = self.first_level(reference, inventory.position, view.tick_size);
-        let step = reference * self.params.level_spacing_bps / 1e4;
-        let mut size = self.params.size;
-        for i in 0..self.params.levels {
-            let offset = f64::from(i) * step;
-            out.push_bid(bid0 - offset, size);
-            out.push_ask(ask0 + offset, size);
-            size *= self.params.size_multiplier;
-        }
-        guard::enforce(view, inventory, out);
+        let first = self.first_level(reference, inventory.position, view.tick_size);
+        let p = &self.params;
+        let spec = guard::LevelSpec {
+            levels: p.levels,
+            step: reference * p.level_spacing_bps / 1e4,
+            size: p.size,
+            size_multiplier: p.size_multiplier,
+        };
+        guard::fill_ladder(view, inventory, out, first, spec);
         Ok(())
     }
 }

@@ -5,11 +5,13 @@
 
 pub mod account;
 pub mod book;
+pub mod flow;
 pub mod kline;
 pub mod matching;
 pub mod publish;
 pub mod render;
 pub mod replay;
+pub mod request;
 pub mod triggers;
 pub mod types;
 
