@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
-# The main job, as README.md gives it. Until `host run` lands (issue 4) this builds the host and
-# every strategy (WASM and native) and runs `host quote` with each WASM strategy over the bundled
-# market sample, printing each strategy's ladders.
+# The main job, as README.md gives it: build every strategy (WASM and native) and the host, then
+# run `host run` on the paper venue (the embedded simulator, no keys) for 30 seconds: three
+# symbols quoted from one process, a status line per symbol every 5 s, and an ordered shutdown
+# that cancels every order and exits 0 once the venue shows none of ours open.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/build-wasm.sh >/dev/null
 cargo build --release -p host -p static-spread -p vol-scaled -p avellaneda-stoikov -p obi
-for name in static-spread vol-scaled avellaneda-stoikov obi; do
-  lib=${name//-/_}
-  echo "== $name (target/plugins/$lib.wasm)"
-  ./target/release/host quote --plugin "target/plugins/$lib.wasm" --params "config/strategies/$name.json" \
-    < config/samples/market.jsonl
-done
+echo "== host run --config config/paper.toml --duration-s 30"
+RUST_LOG=${RUST_LOG:-info} ./target/release/host run --config config/paper.toml --duration-s 30

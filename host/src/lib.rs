@@ -5,6 +5,7 @@
 //! [`exchange`] knows Bybit's wire format, [`book`] keeps local L2 books, [`plugin`] loads and
 //! runs strategies, [`router`] turns desired quotes into orders, [`model`] holds the domain types.
 
+pub mod app;
 pub mod book;
 pub mod cli;
 pub mod config;
@@ -12,3 +13,4 @@ pub mod exchange;
 pub mod model;
 pub mod plugin;
 pub mod router;
+pub mod runtime;

@@ -1,9 +1,10 @@
 //! The `host` binary: parse the command line, set up logging, run the chosen command.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use host::app::RunOptions;
 use host::cli::quote::QuoteSession;
 use host::plugin::{PluginLimits, PluginRuntime};
 
@@ -21,6 +22,18 @@ enum Command {
     CheckConfig {
         /// The configuration file (TOML).
         file: PathBuf,
+    },
+    /// Quote every configured symbol from one process until SIGINT/SIGTERM (or the duration).
+    Run {
+        /// The configuration file (TOML).
+        #[arg(long)]
+        config: PathBuf,
+        /// Required to trade with `environment = "mainnet"`.
+        #[arg(long)]
+        confirm_mainnet: bool,
+        /// Stop after this many seconds (default: run until a signal).
+        #[arg(long)]
+        duration_s: Option<u64>,
     },
     /// Load one strategy plugin and answer JSON lines on stdin/stdout (the author's bench).
     Quote {
@@ -42,6 +55,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     match run(cli) {
@@ -71,6 +85,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Run {
+            config,
+            confirm_mainnet,
+            duration_s,
+        } => run_host(&config, confirm_mainnet, duration_s),
         Command::Quote {
             plugin,
             params,
@@ -89,5 +108,49 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             session.run(std::io::stdin().lock(), std::io::stdout().lock())?;
             Ok(())
         }
+    }
+}
+
+fn run_host(path: &Path, confirm_mainnet: bool, duration_s: Option<u64>) -> anyhow::Result<()> {
+    let config = host::config::load(path)?;
+    let opts = RunOptions {
+        confirm_mainnet,
+        base_dir: path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(".")),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let report = host::app::run(config, opts, shutdown_signal(duration_s)).await?;
+        for (symbol, reason) in &report.skipped {
+            eprintln!("skipped {symbol}: {reason}");
+        }
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT, SIGTERM or after `duration_s` seconds.
+async fn shutdown_signal(duration_s: Option<u64>) {
+    let duration = async {
+        match duration_s {
+            Some(s) => tokio::time::sleep(std::time::Duration::from_secs(s)).await,
+            None => std::future::pending().await,
+        }
+    };
+    let sigterm = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+        _ = sigterm => tracing::info!("SIGTERM received"),
+        _ = duration => tracing::info!("run duration reached"),
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod batch;
 pub mod diff;
+pub mod io;
 pub mod limits;
 pub mod ratelimit;
 pub mod state;

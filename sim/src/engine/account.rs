@@ -8,6 +8,9 @@ use std::collections::{HashMap, VecDeque};
 /// How many closed orders are kept for queries (Bybit keeps ≤500 for `openOnly=1`).
 pub const CLOSED_KEEP: usize = 5000;
 
+/// Fills kept per account (the oldest half is dropped beyond).
+pub const FILLS_KEEP: usize = 500_000;
+
 /// Leverage assumed for margin checks (linear).
 pub const LEVERAGE: i64 = 10;
 

@@ -1,6 +1,7 @@
-//! Order entry and matching: validation with Bybit's codes, taker execution against the
-//! displayed book, resting orders queued behind displayed size (price-time priority), and
-//! fills from the synthetic flow and from the market moving through a resting price.
+//! Order entry: validation with Bybit's codes, taker execution against the displayed book,
+//! resting orders queued behind displayed size (price-time priority), fills and their effect
+//! on orders, positions and wallets; amend, cancel, cancel-all. Market-driven fills of
+//! resting orders are in `flow.rs`.
 
 use super::request::str_field;
 pub use super::request::{OrderRequest, dec_field, parse_category, parse_order_request};
@@ -475,6 +476,9 @@ impl Engine {
             seq,
             mark_price: mark.to_string(),
         };
+        if a.fills.len() >= super::account::FILLS_KEEP {
+            a.fills.drain(..super::account::FILLS_KEEP / 2);
+        }
         a.fills.push(fill.clone());
         self.push_private(acct, "execution", render::execution_json(&fill, true));
         self.push_private(acct, "execution.fast", render::execution_fast_json(&fill));

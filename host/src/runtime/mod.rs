@@ -1,0 +1,555 @@
+//! The strategy runtime: one loop task owning every symbol's state.
+//!
+//! Stream tasks and REST request tasks feed one bounded channel of [`LoopEvent`]s. Each round
+//! the loop drains what is queued (books are applied message by message, so the latest state
+//! wins), then quotes each dirty symbol once, diffs its ladder against its working orders, and
+//! sends the lowest stage of every symbol's actions within the shared rate budget
+//! ([`crate::router::batch::plan_requests`]). Request tasks report back as
+//! [`LoopEvent::Sent`]; the diff runs again after the acks. A strategy error pulls that
+//! symbol's quotes only.
+
+pub mod rest;
+mod shutdown;
+pub mod symbol;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+use crate::exchange::bybit::rest::{RestClient, RestError};
+use crate::exchange::bybit::ws::{PrivateStreamEvent, PublicStreamEvent, PublicStreamHandle};
+use crate::model::{Category, LinkIdGen, OrderLinkId};
+use crate::router::batch::{
+    BatchConfig, CancelOrder, OrderRequest, SymbolActions, plan_requests, record_sent,
+};
+use crate::router::diff::DiffOutcome;
+use crate::router::io::{self, SendOutcome};
+use crate::router::ratelimit::RateLimiter;
+use crate::router::state::{AckOutcome, OrderUpdate};
+use rest::{PositionState, find_open_order, order_update};
+pub use symbol::{SymbolSetup, SymbolState};
+
+/// Errors of the runtime.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// A REST call failed.
+    #[error(transparent)]
+    Rest(#[from] RestError),
+    /// The exchange does not list the instrument, or its rules are unusable.
+    #[error("instrument {0} not available")]
+    NoInstrument(String),
+    /// Orders of ours were still open on the exchange when the shutdown deadline passed.
+    #[error("{0} order(s) still open after the shutdown deadline")]
+    OrdersLeftOpen(usize),
+}
+
+/// Events into the runtime loop.
+#[derive(Debug)]
+pub enum LoopEvent {
+    /// From public connection `conn`.
+    Public(usize, PublicStreamEvent),
+    /// From the private stream.
+    Private(PrivateStreamEvent),
+    /// A request task finished.
+    Sent(SendOutcome),
+    /// A reconciliation query finished.
+    Reconciled {
+        /// Symbol index.
+        symbol: usize,
+        /// The order queried.
+        link_id: OrderLinkId,
+        /// The open order found, `Ok(None)` when the exchange has none.
+        found: Result<Option<Box<crate::exchange::bybit::messages::BybitOrderMsg>>, String>,
+    },
+}
+
+/// Settings of the loop.
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Our order-link id prefix (the instance id).
+    pub prefix: String,
+    /// Time in force of new quotes.
+    pub batch: BatchConfig,
+    /// Interval of the status lines.
+    pub status_interval: Duration,
+    /// A request unanswered this long is treated as outcome-unknown, ms.
+    pub pending_timeout_ms: i64,
+    /// Most events drained per round before acting.
+    pub max_drain: usize,
+}
+
+impl RuntimeConfig {
+    /// Defaults for instance `prefix`.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+            batch: BatchConfig::default(),
+            status_interval: Duration::from_secs(5),
+            pending_timeout_ms: 10_000,
+            max_drain: 4096,
+        }
+    }
+}
+
+/// A public connection and the symbols it carries.
+pub struct PublicConn {
+    /// Its handle (resync, recycle).
+    pub handle: PublicStreamHandle,
+    /// Indices into the runtime's symbols.
+    pub symbols: Vec<usize>,
+}
+
+/// The loop's state: every symbol, the id generator, the rate budget, in-flight requests.
+pub struct Runtime {
+    symbols: Vec<SymbolState>,
+    index: HashMap<Arc<str>, usize>,
+    conn_of: Vec<usize>,
+    publics: Vec<PublicConn>,
+    client: RestClient,
+    ids: LinkIdGen,
+    limiter: RateLimiter,
+    cfg: RuntimeConfig,
+    events_tx: mpsc::Sender<LoopEvent>,
+    events_rx: mpsc::Receiver<LoopEvent>,
+    inflight: JoinSet<()>,
+    reconciling: HashSet<OrderLinkId>,
+    orphans_cancelled: HashSet<OrderLinkId>,
+    stopping: bool,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// What one symbol looked like at the end.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SymbolSummary {
+    /// Symbol.
+    pub symbol: String,
+    /// Final position.
+    pub position: PositionState,
+    /// Our fills seen.
+    pub fills: u64,
+    /// Why the strategy was disabled, if it was.
+    pub disabled: Option<String>,
+}
+
+impl Runtime {
+    /// A runtime over `symbols`; events arrive on `events_rx` (whose sender is `events_tx`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        symbols: Vec<SymbolState>,
+        publics: Vec<PublicConn>,
+        client: RestClient,
+        ids: LinkIdGen,
+        cfg: RuntimeConfig,
+        events_tx: mpsc::Sender<LoopEvent>,
+        events_rx: mpsc::Receiver<LoopEvent>,
+    ) -> Self {
+        let index = symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.symbol.clone(), i))
+            .collect();
+        let mut conn_of = vec![0; symbols.len()];
+        for (c, conn) in publics.iter().enumerate() {
+            for &i in &conn.symbols {
+                conn_of[i] = c;
+            }
+        }
+        Self {
+            symbols,
+            index,
+            conn_of,
+            publics,
+            client,
+            ids,
+            limiter: io::rate_limiter(),
+            cfg,
+            events_tx,
+            events_rx,
+            inflight: JoinSet::new(),
+            reconciling: HashSet::new(),
+            orphans_cancelled: HashSet::new(),
+            stopping: false,
+        }
+    }
+
+    /// The symbols' states.
+    pub fn symbols(&self) -> &[SymbolState] {
+        &self.symbols
+    }
+
+    /// Quote until `shutdown` completes (or every event source is gone).
+    pub async fn run(&mut self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut timer = tokio::time::interval(Duration::from_millis(250));
+        let mut status = tokio::time::interval(self.cfg.status_interval);
+        status.tick().await;
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut shutdown => break,
+                ev = self.events_rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    self.handle(ev);
+                    for _ in 0..self.cfg.max_drain {
+                        match self.events_rx.try_recv() {
+                            Ok(ev) => self.handle(ev),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                _ = timer.tick() => self.on_timer(),
+                _ = status.tick() => self.log_status(),
+                Some(_) = self.inflight.join_next(), if !self.inflight.is_empty() => {}
+            }
+            self.act();
+        }
+        self.stopping = true;
+        info!("quoting stopped");
+    }
+
+    fn handle(&mut self, ev: LoopEvent) {
+        let now = now_ms();
+        match ev {
+            LoopEvent::Public(conn, ev) => self.on_public(conn, ev, now),
+            LoopEvent::Private(ev) => self.on_private(ev),
+            LoopEvent::Sent(out) => self.on_sent(out, now),
+            LoopEvent::Reconciled {
+                symbol,
+                link_id,
+                found,
+            } => {
+                self.reconciling.remove(&link_id);
+                let s = &mut self.symbols[symbol];
+                match found {
+                    Ok(row) => {
+                        let update = row.as_deref().and_then(|r| order_update(r).ok());
+                        if let Some(o) = s.working.get_mut(link_id.as_str()) {
+                            o.reconcile(update.as_ref());
+                            info!(symbol = %s.symbol, %link_id, state = ?o.state(), "order reconciled");
+                        }
+                        s.route_dirty = true;
+                    }
+                    Err(e) => {
+                        warn!(symbol = %s.symbol, %link_id, error = %e, "reconciliation query failed")
+                    }
+                }
+            }
+        }
+    }
+
+    fn on_public(&mut self, conn: usize, ev: PublicStreamEvent, now: i64) {
+        match ev {
+            PublicStreamEvent::Book(update) => {
+                if let Some(&i) = self.index.get(update.symbol.as_str()) {
+                    let s = &mut self.symbols[i];
+                    if let Err(e) = s.on_book(&update, now)
+                        && e.resync_reason().is_some()
+                    {
+                        warn!(symbol = %s.symbol, error = %e, "book broken, resyncing; quotes pulled");
+                        self.resync(i);
+                    }
+                }
+                if let Some(c) = self.publics.get(conn) {
+                    c.handle.recycle(update);
+                }
+            }
+            PublicStreamEvent::Trade(msg) => {
+                for t in &msg.data {
+                    if let Some(&i) = self.index.get(t.symbol.as_str()) {
+                        self.symbols[i].on_trade(t);
+                    }
+                }
+            }
+            PublicStreamEvent::Ticker(msg) => {
+                if let Some(&i) = self.index.get(msg.data.symbol.as_str()) {
+                    self.symbols[i].on_ticker(&msg.data);
+                }
+            }
+            PublicStreamEvent::Connected => {}
+            PublicStreamEvent::Disconnected { reason } => {
+                warn!(conn, %reason, "public stream lost; its books wait for snapshots");
+                if let Some(c) = self.publics.get(conn) {
+                    for &i in &c.symbols {
+                        let s = &mut self.symbols[i];
+                        s.book.invalidate(crate::book::ResyncReason::Reconnected);
+                        s.route_dirty = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn resync(&self, i: usize) {
+        if let Some(c) = self.publics.get(self.conn_of[i]) {
+            let handle = c.handle.clone();
+            let symbol = self.symbols[i].symbol.clone();
+            tokio::spawn(async move { handle.resync_book(&symbol).await });
+        }
+    }
+
+    fn on_private(&mut self, ev: PrivateStreamEvent) {
+        match ev {
+            PrivateStreamEvent::Order(msg) => {
+                for o in &msg.data {
+                    if let Some(&i) = self.index.get(o.symbol.as_str())
+                        && let Some(orphan) = self.symbols[i].on_order(o)
+                    {
+                        self.on_orphan(i, orphan);
+                    }
+                }
+            }
+            PrivateStreamEvent::Execution(msg) => {
+                for e in &msg.data {
+                    if let Some(&i) = self.index.get(e.symbol.as_str()) {
+                        self.symbols[i].on_execution(e);
+                    }
+                }
+            }
+            PrivateStreamEvent::Position(msg) => {
+                for p in &msg.data {
+                    if let Some(&i) = self.index.get(p.symbol.as_str()) {
+                        self.symbols[i].on_position(PositionState::from_msg(p));
+                    }
+                }
+            }
+            PrivateStreamEvent::Wallet(_) => {}
+            PrivateStreamEvent::Connected => {
+                info!("private stream (re)connected; reconciling open orders");
+                self.reconcile_all();
+            }
+            PrivateStreamEvent::Disconnected { reason } => {
+                warn!(%reason, "private stream lost; reconnecting");
+            }
+        }
+    }
+
+    /// Query every tracked, non-terminal order after a private reconnect (pushes may be lost).
+    fn reconcile_all(&mut self) {
+        for i in 0..self.symbols.len() {
+            let ids: Vec<OrderLinkId> = self.symbols[i]
+                .working
+                .open()
+                .filter(|o| !o.state().is_frozen())
+                .map(|o| o.link_id.clone())
+                .collect();
+            for id in ids {
+                self.spawn_reconcile(i, id);
+            }
+        }
+    }
+
+    fn spawn_reconcile(&mut self, i: usize, link_id: OrderLinkId) {
+        if !self.reconciling.insert(link_id.clone()) {
+            return;
+        }
+        let client = self.client.clone();
+        let tx = self.events_tx.clone();
+        let category = self.symbols[i].instrument.category;
+        let symbol = self.symbols[i].symbol.clone();
+        self.inflight.spawn(async move {
+            let found = find_open_order(&client, category, &symbol, link_id.as_str())
+                .await
+                .map(|o| o.map(Box::new))
+                .map_err(|e| e.to_string());
+            let _ = tx
+                .send(LoopEvent::Reconciled {
+                    symbol: i,
+                    link_id,
+                    found,
+                })
+                .await;
+        });
+    }
+
+    /// An order of ours open on the exchange but unknown here (e.g. a create whose ack was
+    /// lost and that reconciliation did not find yet): cancel it.
+    fn on_orphan(&mut self, i: usize, u: OrderUpdate) {
+        let Ok(link_id) = OrderLinkId::parse(&u.order_link_id) else {
+            return; // not one of our ids: someone else's order, leave it
+        };
+        if !link_id.has_prefix(&self.cfg.prefix) || !self.orphans_cancelled.insert(link_id.clone())
+        {
+            return;
+        }
+        let s = &self.symbols[i];
+        warn!(symbol = %s.symbol, %link_id, "untracked order of ours is open; cancelling it");
+        let req = OrderRequest::Cancel(
+            s.instrument.category,
+            CancelOrder {
+                symbol: s.symbol.clone(),
+                link_id,
+                order_id: Some(u.order_id.as_str().into()).filter(|id: &Arc<str>| !id.is_empty()),
+            },
+        );
+        self.spawn_request(req);
+    }
+
+    fn spawn_request(&mut self, req: OrderRequest) {
+        let client = self.client.clone();
+        let tx = self.events_tx.clone();
+        self.inflight.spawn(async move {
+            let out = io::send(&client, &req).await;
+            let _ = tx.send(LoopEvent::Sent(out)).await;
+        });
+    }
+
+    fn on_sent(&mut self, out: SendOutcome, now: i64) {
+        out.feed(&mut self.limiter, now);
+        if out.rate_limited {
+            warn!(endpoint = ?out.key.endpoint, "rate limited (10006); waiting for the reset");
+        }
+        for ack in &out.acks {
+            let Some(&i) = self.index.get(&ack.symbol) else {
+                continue;
+            };
+            let s = &mut self.symbols[i];
+            match &ack.outcome {
+                AckOutcome::Unknown => {
+                    warn!(symbol = %s.symbol, link_id = %ack.link_id, kind = ?ack.kind, error = %ack.message, "order request outcome unknown; will reconcile")
+                }
+                // Filled or cancelled before the request arrived: normal in a fast market.
+                AckOutcome::Rejected { order_gone: true } => {
+                    debug!(symbol = %s.symbol, link_id = %ack.link_id, kind = ?ack.kind, code = ?ack.ret_code, "order already gone")
+                }
+                AckOutcome::Rejected { .. } if ack.ret_code != Some(10006) => {
+                    warn!(symbol = %s.symbol, link_id = %ack.link_id, kind = ?ack.kind, code = ?ack.ret_code, error = %ack.message, "order request rejected")
+                }
+                _ => {}
+            }
+            if let Err(e) = s
+                .working
+                .apply_ack(ack.link_id.as_str(), ack.kind, &ack.outcome)
+            {
+                // Pruned after its final push arrived before this ack.
+                debug!(symbol = %s.symbol, error = %e, "ack for an order no longer tracked");
+            }
+            s.route_dirty = true;
+        }
+    }
+
+    fn on_timer(&mut self) {
+        let now = now_ms();
+        let mut to_resync = Vec::new();
+        let mut to_reconcile = Vec::new();
+        for (i, s) in self.symbols.iter_mut().enumerate() {
+            if let Err(e) = s.check_stale(now) {
+                warn!(symbol = %s.symbol, error = %e, "book stale, pulling quotes and resyncing");
+                to_resync.push(i);
+            }
+            for id in s.working.expire_pending(now, self.cfg.pending_timeout_ms) {
+                warn!(symbol = %s.symbol, link_id = %id, "request unanswered; will reconcile");
+            }
+            for o in s.working.needing_reconcile() {
+                to_reconcile.push((i, o.link_id.clone()));
+            }
+            // Deferred actions (rate limit, later stages) are recomputed by a fresh diff.
+            s.route_dirty = true;
+        }
+        for i in to_resync {
+            self.resync(i);
+        }
+        for (i, id) in to_reconcile {
+            self.spawn_reconcile(i, id);
+        }
+    }
+
+    fn log_status(&mut self) {
+        let secs = self.cfg.status_interval.as_secs_f64().max(0.001);
+        for s in &mut self.symbols {
+            let book_msgs_per_s = (std::mem::take(&mut s.book_msgs) as f64 / secs).round();
+            info!(
+                symbol = %s.symbol,
+                mid = %s.mid().map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                bid = %s.desired_best.0.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                ask = %s.desired_best.1.map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
+                position = %s.position.size,
+                realised_pnl = %s.position.realised_pnl,
+                unrealised_pnl = %s.position.unrealised_pnl,
+                open_orders = s.open_orders(),
+                fills = s.fills,
+                book_msgs_per_s,
+                module = %s.module,
+                disabled = s.disabled.is_some(),
+                "status"
+            );
+        }
+    }
+
+    /// Quote dirty symbols, diff, and send what the budget allows.
+    fn act(&mut self) {
+        let now = now_ms();
+        let stopping = self.stopping;
+        let mut outcomes: Vec<(usize, DiffOutcome)> = Vec::new();
+        for (i, s) in self.symbols.iter_mut().enumerate() {
+            s.working.prune_terminal();
+            if s.quote_dirty || s.route_dirty {
+                let out = s.plan(&mut self.ids, now, stopping);
+                if !out.actions.is_empty() {
+                    outcomes.push((i, out));
+                }
+            }
+        }
+        if outcomes.is_empty() {
+            return;
+        }
+        let actions: Vec<SymbolActions<'_>> = outcomes
+            .iter()
+            .map(|(i, out)| SymbolActions {
+                symbol: self.symbols[*i].symbol.clone(),
+                category: self.symbols[*i].instrument.category,
+                actions: &out.actions,
+            })
+            .collect();
+        let plan = plan_requests(&actions, &mut self.limiter, now, &self.cfg.batch);
+        drop(actions);
+        for (symbol, action) in &plan.sent {
+            let Some(&i) = self.index.get(symbol) else {
+                continue;
+            };
+            if let Err(e) = record_sent(&mut self.symbols[i].working, action, now) {
+                warn!(%symbol, error = %e, "cannot record a sent action");
+            }
+        }
+        for req in plan.requests {
+            self.spawn_request(req);
+        }
+    }
+
+    /// Per-symbol summary.
+    pub fn summary(&self) -> Vec<SymbolSummary> {
+        self.symbols
+            .iter()
+            .map(|s| SymbolSummary {
+                symbol: s.symbol.to_string(),
+                position: s.position,
+                fills: s.fills,
+                disabled: s.disabled.clone(),
+            })
+            .collect()
+    }
+
+    /// Close the loop's event channel (stream forwarders then stop).
+    pub fn close_events(&mut self) {
+        self.events_rx.close();
+    }
+}
+
+/// Convert the config's category.
+pub fn category_of(c: crate::config::CategoryConfig) -> Category {
+    match c {
+        crate::config::CategoryConfig::Linear => Category::Linear,
+        crate::config::CategoryConfig::Spot => Category::Spot,
+    }
+}

@@ -1,0 +1,88 @@
+//! The runtime's shutdown steps: wait for in-flight requests, cancel everything, confirm,
+//! drain the last private pushes.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::rest::open_orders;
+use super::{LoopEvent, Runtime, RuntimeError, now_ms};
+use crate::router::io;
+
+impl Runtime {
+    /// Shutdown: stop quoting, wait (up to `deadline`) for in-flight requests, cancel every
+    /// order of every symbol with cancel-all, and wait (up to `deadline` again) until the
+    /// exchange shows none of ours open; then apply the last private pushes.
+    pub async fn cancel_everything(&mut self, deadline: Duration) -> Result<(), RuntimeError> {
+        self.stopping = true;
+        // In-flight creates must land before cancel-all, or they would outlive it (each
+        // request is bounded by the REST client's timeout).
+        let _ = tokio::time::timeout(deadline, async {
+            while self.inflight.join_next().await.is_some() {}
+        })
+        .await;
+        let until = tokio::time::Instant::now() + deadline;
+        self.inflight.abort_all();
+        while let Ok(ev) = self.events_rx.try_recv() {
+            self.handle_closing(ev);
+        }
+        let prefix = format!("{}-", self.cfg.prefix);
+        loop {
+            for s in &self.symbols {
+                match io::cancel_all(&self.client, s.instrument.category, &s.symbol).await {
+                    Ok(n) => info!(symbol = %s.symbol, cancelled = n, "cancel-all sent"),
+                    Err(e) => warn!(symbol = %s.symbol, error = %e, "cancel-all failed"),
+                }
+            }
+            let mut left = 0;
+            for s in &self.symbols {
+                match open_orders(&self.client, s.instrument.category, &s.symbol).await {
+                    Ok(rows) => {
+                        left += rows
+                            .iter()
+                            .filter(|o| o.order_link_id.starts_with(&prefix))
+                            .count()
+                    }
+                    Err(e) => {
+                        warn!(symbol = %s.symbol, error = %e, "open-order query failed");
+                        left += 1;
+                    }
+                }
+            }
+            if left == 0 {
+                info!("no orders of ours left open");
+                self.drain_private(Duration::from_millis(300), Duration::from_secs(2))
+                    .await;
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= until {
+                return Err(RuntimeError::OrdersLeftOpen(left));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Apply the private pushes still arriving (last fills and positions) until none came for
+    /// `idle` or `max` has passed.
+    async fn drain_private(&mut self, idle: Duration, max: Duration) {
+        let until = tokio::time::Instant::now() + max;
+        let mut quiet_at = tokio::time::Instant::now() + idle;
+        while let Ok(Some(ev)) =
+            tokio::time::timeout_at(quiet_at.min(until), self.events_rx.recv()).await
+        {
+            if matches!(ev, LoopEvent::Private(_)) {
+                quiet_at = tokio::time::Instant::now() + idle;
+            }
+            self.handle_closing(ev);
+        }
+    }
+
+    /// While closing: order state, fills and positions still count; market data does not.
+    fn handle_closing(&mut self, ev: LoopEvent) {
+        match ev {
+            LoopEvent::Private(ev) => self.on_private(ev),
+            LoopEvent::Sent(out) => self.on_sent(out, now_ms()),
+            LoopEvent::Public(..) | LoopEvent::Reconciled { .. } => {}
+        }
+    }
+}

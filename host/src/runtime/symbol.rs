@@ -1,0 +1,297 @@
+//! The state of one quoted symbol: book, strategy instance, working orders, position.
+//!
+//! Owned by the runtime loop; every method is synchronous and short.
+
+use std::sync::Arc;
+
+use plugin_api::{Fill, Inventory, Ladder, QuoteInput, SIDE_BUY, SIDE_SELL, Trade};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use tracing::{debug, error, warn};
+
+use super::rest::{PositionState, order_update};
+use crate::book::{BookError, BookUpdate, OrderBook};
+use crate::exchange::bybit::messages::{
+    BybitExecutionMsg, BybitOrderMsg, BybitSide, BybitTickerData, BybitTrade,
+};
+use crate::model::{Instrument, LinkIdGen};
+use crate::plugin::StrategyInstance;
+use crate::router::diff::DiffOutcome;
+use crate::router::state::{ExchangeStatus, OrderUpdate, UpdateOutcome, WorkingOrders};
+use crate::router::symbol::{SymbolConfig, plan_symbol, pull_symbol};
+
+/// Everything needed to start quoting one symbol.
+pub struct SymbolSetup {
+    /// Trading rules.
+    pub instrument: Instrument,
+    /// The strategy instance for this symbol.
+    pub strategy: StrategyInstance,
+    /// Module file name, for the status line.
+    pub module: String,
+    /// Router settings (hard limits, requote tolerance).
+    pub router: SymbolConfig,
+    /// Ladder levels per side sent to the exchange.
+    pub levels: usize,
+    /// Maximum position passed to the strategy.
+    pub max_position: f64,
+    /// Pull quotes when no book update came for this long, ms.
+    pub stale_after_ms: i64,
+    /// Position at start-up.
+    pub position: PositionState,
+}
+
+/// One symbol's live state.
+pub struct SymbolState {
+    /// Symbol.
+    pub symbol: Arc<str>,
+    /// Trading rules.
+    pub instrument: Instrument,
+    /// Local L2 book.
+    pub book: OrderBook,
+    /// Our orders on this symbol.
+    pub working: WorkingOrders,
+    /// Position as last reported by the exchange.
+    pub position: PositionState,
+    /// Module file name.
+    pub module: String,
+    /// The book changed: call the strategy before routing.
+    pub quote_dirty: bool,
+    /// Orders changed (ack, push) or actions were deferred: diff again.
+    pub route_dirty: bool,
+    /// Set when the strategy failed; the symbol's quotes stay pulled.
+    pub disabled: Option<String>,
+    /// Book messages since the last status line (the status line resets it).
+    pub book_msgs: u64,
+    /// Our fills since start.
+    pub fills: u64,
+    /// Our best bid and ask as last planned.
+    pub desired_best: (Option<Decimal>, Option<Decimal>),
+    strategy: StrategyInstance,
+    cfg: SymbolConfig,
+    levels: usize,
+    max_position: f64,
+    stale_after_ms: i64,
+    input: Box<QuoteInput>,
+    ladder: Box<Ladder>,
+    has_ladder: bool,
+    warned_dropped: bool,
+}
+
+fn f64_of(d: Decimal) -> f64 {
+    d.to_f64().unwrap_or(0.0)
+}
+
+impl SymbolState {
+    /// Start state from `setup`.
+    pub fn new(setup: SymbolSetup) -> Result<Self, BookError> {
+        let inst = setup.instrument;
+        let book = OrderBook::new(&inst.symbol, inst.tick_size, inst.lot_size)?;
+        let input = Box::new(QuoteInput {
+            view: plugin_api::MarketView::new(&inst.symbol),
+            inventory: Inventory::default(),
+        });
+        Ok(Self {
+            symbol: inst.symbol.as_str().into(),
+            book,
+            working: WorkingOrders::new(),
+            position: setup.position,
+            module: setup.module,
+            quote_dirty: false,
+            route_dirty: false,
+            disabled: None,
+            book_msgs: 0,
+            fills: 0,
+            desired_best: (None, None),
+            strategy: setup.strategy,
+            cfg: setup.router,
+            levels: setup.levels,
+            max_position: setup.max_position,
+            stale_after_ms: setup.stale_after_ms,
+            input,
+            ladder: Box::default(),
+            has_ladder: false,
+            warned_dropped: false,
+            instrument: inst,
+        })
+    }
+
+    /// Apply a book message; an error means the book needs a fresh snapshot.
+    pub fn on_book(&mut self, update: &BookUpdate, now_ms: i64) -> Result<(), BookError> {
+        self.book_msgs += 1;
+        match self.book.apply(update, now_ms) {
+            Ok(_) => {
+                self.quote_dirty = true;
+                Ok(())
+            }
+            Err(e) => {
+                self.route_dirty = true; // quotes are pulled until the book is whole
+                Err(e)
+            }
+        }
+    }
+
+    /// Whether the book is older than the stale threshold (marks it for resync).
+    pub fn check_stale(&mut self, now_ms: i64) -> Result<(), BookError> {
+        let r = self.book.check_stale(now_ms, self.stale_after_ms);
+        if r.is_err() {
+            self.route_dirty = true;
+        }
+        r
+    }
+
+    /// Remember the last public trade for the strategy's view.
+    pub fn on_trade(&mut self, t: &BybitTrade) {
+        self.input.view.last_trade = Trade {
+            price: f64_of(t.price),
+            size: f64_of(t.size),
+            side: match t.side {
+                BybitSide::Buy => SIDE_BUY,
+                BybitSide::Sell => SIDE_SELL,
+            },
+            reserved: 0,
+        };
+    }
+
+    /// Remember the mark price for the strategy's view.
+    pub fn on_ticker(&mut self, t: &BybitTickerData) {
+        if let Some(mark) = t.mark_price {
+            self.input.view.mark_price = f64_of(mark);
+        }
+    }
+
+    /// Apply an `order` push (or a reconciliation row) to the working orders. Returns an
+    /// update for an order that is open on the exchange but not tracked here.
+    pub fn on_order(&mut self, o: &BybitOrderMsg) -> Option<OrderUpdate> {
+        let update = match order_update(o) {
+            Ok(u) => u,
+            Err(e) => {
+                warn!(symbol = %self.symbol, error = %e, "unusable order row");
+                return None;
+            }
+        };
+        match self.working.apply_update(&update) {
+            UpdateOutcome::Unknown => {
+                debug!(symbol = %self.symbol, link_id = %o.order_link_id, "push for an order we do not track");
+                let open = matches!(
+                    update.status,
+                    ExchangeStatus::New | ExchangeStatus::PartiallyFilled
+                );
+                return open.then_some(update);
+            }
+            _ => self.route_dirty = true,
+        }
+        None
+    }
+
+    /// Pass one of our fills to the strategy.
+    pub fn on_execution(&mut self, e: &BybitExecutionMsg) {
+        if e.exec_type.as_deref().is_some_and(|t| t != "Trade") {
+            return;
+        }
+        self.fills += 1;
+        let fill = Fill {
+            price: f64_of(e.exec_price),
+            size: f64_of(e.exec_qty),
+            ts_ms: e.exec_time,
+            side: match e.side {
+                BybitSide::Buy => SIDE_BUY,
+                BybitSide::Sell => SIDE_SELL,
+            },
+            reserved: 0,
+        };
+        debug!(symbol = %self.symbol, side = ?e.side, price = %e.exec_price, qty = %e.exec_qty, "fill");
+        if self.disabled.is_none()
+            && let Err(err) = self.strategy.on_fill(&fill)
+        {
+            error!(symbol = %self.symbol, module = %self.module, error = %err, "strategy fill callback failed, pulling quotes");
+            self.disabled = Some(err.to_string());
+        }
+        self.quote_dirty = true;
+    }
+
+    /// Take the exchange's position.
+    pub fn on_position(&mut self, p: PositionState) {
+        if p.size != self.position.size {
+            self.quote_dirty = true;
+        }
+        self.position = p;
+    }
+
+    /// Decide this round's actions: call the strategy when the book changed, then diff its
+    /// ladder (or nothing, when pulling) against the working orders.
+    pub fn plan(&mut self, ids: &mut LinkIdGen, now_ms: i64, stopping: bool) -> DiffOutcome {
+        let quote = std::mem::take(&mut self.quote_dirty);
+        self.route_dirty = false;
+        let pull = stopping || self.disabled.is_some() || !self.book.is_whole();
+        if !pull && quote {
+            self.call_strategy(now_ms);
+        }
+        if !pull && self.disabled.is_none() && self.has_ladder {
+            match plan_symbol(
+                &self.instrument,
+                &self.cfg,
+                self.position.size,
+                &self.ladder,
+                &self.working,
+                ids,
+            ) {
+                Ok(plan) => {
+                    let empty = plan.desired.bids.is_empty() && plan.desired.asks.is_empty();
+                    if empty && !plan.desired.dropped.is_empty() && !self.warned_dropped {
+                        let reasons: Vec<_> =
+                            plan.desired.dropped.iter().map(|d| d.reason).collect();
+                        warn!(symbol = %self.symbol, module = %self.module, ?reasons, lot = %self.instrument.lot_size, min_qty = %self.instrument.min_qty, "every ladder level dropped; check the strategy's sizes against the instrument");
+                    }
+                    self.warned_dropped = empty && !plan.desired.dropped.is_empty();
+                    self.desired_best = (plan.desired.best_bid(), plan.desired.best_ask());
+                    return plan.diff;
+                }
+                Err(e) => {
+                    warn!(symbol = %self.symbol, module = %self.module, error = %e, "ladder refused, pulling quotes");
+                    self.has_ladder = false;
+                }
+            }
+        }
+        self.desired_best = (None, None);
+        pull_symbol(&self.instrument, &self.cfg, &self.working, ids).unwrap_or_else(|e| {
+            error!(symbol = %self.symbol, error = %e, "cannot plan the pull");
+            DiffOutcome::default()
+        })
+    }
+
+    fn call_strategy(&mut self, now_ms: i64) {
+        self.book.fill_view(&mut self.input.view);
+        self.input.view.ts_local_ms = now_ms;
+        self.input.inventory = Inventory {
+            position: f64_of(self.position.size),
+            avg_entry_price: f64_of(self.position.entry_price),
+            realised_pnl: f64_of(self.position.realised_pnl),
+            unrealised_pnl: f64_of(self.position.unrealised_pnl),
+            max_position: self.max_position,
+        };
+        self.ladder.clear();
+        match self.strategy.quote(&self.input, &mut self.ladder) {
+            Ok(()) => {
+                self.ladder.truncate_bids(self.levels);
+                self.ladder.truncate_asks(self.levels);
+                self.has_ladder = true;
+            }
+            Err(err) => {
+                error!(symbol = %self.symbol, module = %self.module, error = %err, "strategy failed, pulling quotes");
+                self.disabled = Some(err.to_string());
+                self.has_ladder = false;
+            }
+        }
+    }
+
+    /// Mid price of the local book.
+    pub fn mid(&self) -> Option<Decimal> {
+        let (b, a) = (self.book.best_bid()?, self.book.best_ask()?);
+        Some(((b.price + a.price) / Decimal::TWO).normalize())
+    }
+
+    /// Orders not known to be finished.
+    pub fn open_orders(&self) -> usize {
+        self.working.open().count()
+    }
+}
