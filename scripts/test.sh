@@ -8,8 +8,10 @@ cd "$root"
 echo "== building WASM modules" >&2
 scripts/build-wasm.sh -p misbehave
 
-echo "== building the workspace (release)" >&2
-cargo build --release --workspace
+# One build of every target (libraries, cdylibs, binaries, tests, benches) with one feature set,
+# so that `cargo test` below reuses it instead of rebuilding with dev-dependency features.
+echo "== building the workspace (release, all targets)" >&2
+cargo build --release --workspace --all-targets
 
 echo "== cargo test (release)" >&2
 cargo test --release --workspace
