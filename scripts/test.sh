@@ -18,5 +18,5 @@ cargo test --release --workspace
 
 if [ -x sim/conformance/run.sh ]; then
   echo "== pybit conformance against the sim" >&2
-  sim/conformance/run.sh
+  SIM_BIN="$root/target/release/sim" sim/conformance/run.sh
 fi

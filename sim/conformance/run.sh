@@ -5,7 +5,9 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cd "$root"
-cargo build --release -p sim --bin sim
 target="${CARGO_TARGET_DIR:-$root/target}"
-export SIM_BIN="${SIM_BIN:-$target/release/sim}"
+if [ -z "${SIM_BIN:-}" ] || [ ! -x "$SIM_BIN" ]; then
+  cargo build --release -p sim --bin sim
+  export SIM_BIN="$target/release/sim"
+fi
 exec python3 -m pytest -q "$here/test_pybit.py" "$@"
