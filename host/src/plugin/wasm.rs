@@ -71,6 +71,8 @@ impl WasmEngine {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
+        // Traps are reported by kind, not by wasm offset: skip the address map (faster compiles).
+        config.generate_address_map(false);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
