@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 echo "== building WASM modules" >&2
-scripts/build-wasm.sh -p misbehave
+scripts/build-wasm.sh -p misbehave -p vol-wide
 
 # One build of every target (libraries, cdylibs, binaries, tests, benches) with one feature set,
 # so that `cargo test` below reuses it instead of rebuilding with dev-dependency features.

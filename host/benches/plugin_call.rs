@@ -24,17 +24,23 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn native_path(lib: &str) -> PathBuf {
+/// `<target>/release`: the directory holding this bench binary's `deps/`.
+fn profile_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join(format!("lib{lib}.so"))
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
 }
 
+fn native_path(lib: &str) -> PathBuf {
+    profile_dir().join(format!("lib{lib}.so"))
+}
+
+/// `$QUOTER_WASM_DIR/<lib>.wasm`, by default `<target>/plugins/` (where build-wasm.sh puts
+/// the modules for the same `CARGO_TARGET_DIR`).
 fn wasm_path(lib: &str) -> PathBuf {
-    root().join("target/plugins").join(format!("{lib}.wasm"))
+    std::env::var_os("QUOTER_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| profile_dir().parent().unwrap().join("plugins"))
+        .join(format!("{lib}.wasm"))
 }
 
 fn params(name: &str) -> Vec<u8> {

@@ -10,35 +10,29 @@
 //! per symbol and wait (bounded) until the exchange shows none of our orders open, then close
 //! the streams and, in paper mode, the simulator.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
-use rust_decimal::Decimal;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::{self, Config, Environment, LeftoverPolicy};
+use crate::config::{self, Config, Environment};
 use crate::exchange::bybit::rest::{RestClient, RestError};
 use crate::exchange::bybit::sign::{Credentials, Secret};
 use crate::exchange::bybit::ws::{
-    PrivateStreamConfig, PrivateStreamEvent, PrivateStreamHandle, PrivateStreamTask,
-    PublicStreamConfig, PublicStreamTask, WsError,
+    PrivateStreamConfig, PrivateStreamEvent, PrivateStreamHandle, PrivateStreamTask, WsError,
 };
-use crate::model::{Category, Instrument, LinkIdGen, OrderLinkId};
+use crate::model::LinkIdGen;
 use crate::plugin::{PluginLimits, PluginRuntime, StrategyModule};
-use crate::router::batch::{BatchConfig, CancelOrder, OrderRequest, TimeInForce};
-use crate::router::diff::DiffConfig;
-use crate::router::io;
-use crate::router::limits::HardLimits;
-use crate::router::symbol::SymbolConfig as RouterSymbolConfig;
-use crate::runtime::rest::{fetch_instrument, fetch_position, open_orders};
+use crate::reload::{ReloadTask, ReloadTrigger, Running};
+use crate::router::batch::{BatchConfig, TimeInForce};
+use crate::runtime::setup::{module_path, prepare_symbol};
 use crate::runtime::{
-    LoopEvent, PublicConn, Runtime, RuntimeConfig, RuntimeError, SymbolSetup, SymbolState,
-    SymbolSummary, category_of, now_ms,
+    Control, LoopEvent, Probe, PublicUrls, Runtime, RuntimeConfig, RuntimeError, SymbolSetup,
+    SymbolState, SymbolSummary, now_ms,
 };
 
 /// Whether this build can speak TLS (`https://`, `wss://`). It cannot yet.
@@ -95,6 +89,15 @@ pub struct RunOptions {
     /// Directory relative module, parameter and credential paths are resolved against
     /// (the config file's directory).
     pub base_dir: PathBuf,
+    /// The configuration file: when set, it and every module file in use are watched and
+    /// changes are applied while the host runs.
+    pub config_path: Option<PathBuf>,
+    /// Forces a reload (SIGHUP).
+    pub reload: ReloadTrigger,
+    /// Observer of quotes and reloads (tests, benchmarks).
+    pub probe: Probe,
+    /// Questions to the running loop (snapshots).
+    pub control: Control,
 }
 
 /// What a run did.
@@ -111,6 +114,7 @@ struct Venue {
     public_linear: String,
     public_spot: String,
     private: String,
+    trade: String,
     credentials: Credentials,
     sim: Option<sim::SimHandle>,
 }
@@ -122,6 +126,7 @@ async fn venue(config: &Config, opts: &RunOptions) -> Result<Venue, AppError> {
             format!("wss://{stream}/v5/public/linear"),
             format!("wss://{stream}/v5/public/spot"),
             format!("wss://{stream}/v5/private"),
+            format!("wss://{stream}/v5/trade"),
         ]
     };
     let urls = match config.environment {
@@ -139,10 +144,11 @@ async fn venue(config: &Config, opts: &RunOptions) -> Result<Venue, AppError> {
                 e.public_linear.clone(),
                 e.public_spot.clone(),
                 e.private.clone(),
+                e.trade.clone(),
             ])
         }
     };
-    let Some([rest, public_linear, public_spot, private]) = urls else {
+    let Some([rest, public_linear, public_spot, private, trade]) = urls else {
         let sim = sim::Sim::start(sim::SimConfig::default())
             .await
             .map_err(|e| AppError::Sim(format!("{e:#}")))?;
@@ -152,12 +158,13 @@ async fn venue(config: &Config, opts: &RunOptions) -> Result<Venue, AppError> {
             public_linear: sim.public_linear_url(),
             public_spot: sim.public_spot_url(),
             private: sim.private_url(),
+            trade: sim.trade_url(),
             credentials: Credentials::new("simkey", Secret::new("simsecret")),
             sim: Some(sim),
         });
     };
     if !TLS_COMPILED {
-        for url in [&rest, &public_linear, &public_spot, &private] {
+        for url in [&rest, &public_linear, &public_spot, &private, &trade] {
             if url.starts_with("https://") || url.starts_with("wss://") {
                 return Err(AppError::TlsUnsupported(url.clone()));
             }
@@ -168,6 +175,7 @@ async fn venue(config: &Config, opts: &RunOptions) -> Result<Venue, AppError> {
         public_linear,
         public_spot,
         private,
+        trade,
         credentials: load_credentials(config, &opts.base_dir)?,
         sim: None,
     })
@@ -181,36 +189,6 @@ fn load_credentials(config: &Config, base_dir: &Path) -> Result<Credentials, App
         c.api_key.expose(),
         Secret::new(c.api_secret.expose()),
     ))
-}
-
-fn dec(v: f64) -> Decimal {
-    Decimal::from_str(&v.to_string())
-        .ok()
-        .or_else(|| Decimal::from_f64_retain(v))
-        .unwrap_or(Decimal::MAX)
-}
-
-fn router_config(
-    config: &Config,
-    risk: &config::RiskConfig,
-    inst: &Instrument,
-) -> RouterSymbolConfig {
-    let max_position = dec(risk.max_position.unwrap_or(0.0));
-    RouterSymbolConfig {
-        limits: HardLimits {
-            max_long: max_position,
-            max_short: max_position,
-            max_notional: risk.max_notional.map(dec).unwrap_or(Decimal::MAX),
-            max_open_orders: risk
-                .max_open_orders
-                .map(|n| n as usize)
-                .unwrap_or(2 * config.router.levels as usize),
-            max_order_qty: risk.max_order_size.map(dec).unwrap_or(inst.max_qty),
-        },
-        diff: DiffConfig {
-            tolerance_ticks: config.router.requote_tolerance_ticks,
-        },
-    }
 }
 
 /// Run the host until `shutdown` completes, then cancel everything and stop.
@@ -238,9 +216,20 @@ async fn run_on(
         Some(venue.credentials.clone()),
         Duration::from_secs(5),
     )?;
+    let sender = match config.router.transport {
+        config::Transport::Rest => crate::router::io::OrderSender::rest(client.clone()),
+        config::Transport::Ws => {
+            let trade = crate::exchange::bybit::ws::TradeStreamConfig::new(
+                venue.trade.clone(),
+                venue.credentials.clone(),
+            );
+            crate::router::io::OrderSender::connect_ws(trade, Duration::from_secs(10)).await?
+        }
+    };
     let prefix = config.instance_id.clone();
     let ids = LinkIdGen::new(&prefix, now_ms() as u64)?;
-    let (setups, skipped) = prepare_symbols(config, opts, &client).await?;
+    let plugins = PluginRuntime::new(PluginLimits::default())?;
+    let (setups, skipped, mut running) = prepare_symbols(config, opts, &client, &plugins).await?;
     if setups.is_empty() {
         return Err(AppError::NoSymbols(skipped.len()));
     }
@@ -256,43 +245,13 @@ async fn run_on(
     let (events_tx, events_rx) = mpsc::channel::<LoopEvent>(4096);
     let mut forwarders: Vec<JoinHandle<()>> = Vec::new();
     let (private, private_join) = start_private(venue, &events_tx, &mut forwarders).await?;
-    let mut publics = Vec::new();
-    let mut public_joins = Vec::new();
-    let mut by_category: BTreeMap<Category, Vec<usize>> = BTreeMap::new();
-    for (i, s) in symbols.iter().enumerate() {
-        by_category
-            .entry(s.instrument.category)
-            .or_default()
-            .push(i);
-    }
-    for (category, members) in by_category {
-        let url = match category {
-            Category::Linear => &venue.public_linear,
-            Category::Spot => &venue.public_spot,
-        };
-        let names = members
-            .iter()
-            .map(|&i| symbols[i].symbol.to_string())
-            .collect();
-        let (handle, mut rx, join) =
-            PublicStreamTask::spawn(PublicStreamConfig::new(url.clone(), names))?;
-        let conn = publics.len();
-        let tx = events_tx.clone();
-        forwarders.push(tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                if tx.send(LoopEvent::Public(conn, ev)).await.is_err() {
-                    break;
-                }
-            }
-        }));
-        publics.push(PublicConn {
-            handle,
-            symbols: members,
-        });
-        public_joins.push(join);
-    }
-    let handles: Vec<_> = publics.iter().map(|c| c.handle.clone()).collect();
-    let mut cfg = RuntimeConfig::new(&prefix);
+    let urls = PublicUrls {
+        linear: venue.public_linear.clone(),
+        spot: venue.public_spot.clone(),
+        symbols_per_connection: config.streams.symbols_per_connection as usize,
+    };
+    let mut cfg = RuntimeConfig::new(&prefix, urls);
+    cfg.probe = opts.probe.clone();
     cfg.batch = BatchConfig {
         time_in_force: if config.router.post_only {
             TimeInForce::PostOnly
@@ -300,7 +259,23 @@ async fn run_on(
             TimeInForce::Gtc
         },
     };
-    let mut runtime = Runtime::new(symbols, publics, client, ids, cfg, events_tx, events_rx);
+    let reload = opts.config_path.as_ref().map(|path| {
+        running.config_hash = crate::reload::file_hash(path);
+        ReloadTask::new(
+            path.clone(),
+            opts.base_dir.clone(),
+            running,
+            plugins.clone(),
+            client.clone(),
+            events_tx.clone(),
+            opts.probe.clone(),
+            opts.reload.clone(),
+        )
+    });
+    opts.control.attach(events_tx.clone());
+    let mut runtime = Runtime::new(symbols, client, sender, ids, cfg, events_tx, events_rx);
+    runtime.start_streams()?;
+    let reload = reload.map(|task| tokio::spawn(task.run()));
     info!(
         symbols = runtime.symbols().len(),
         skipped = skipped.len(),
@@ -310,18 +285,17 @@ async fn run_on(
 
     info!("shutting down: cancelling every order");
     let cancelled = runtime.cancel_everything(SHUTDOWN_DEADLINE).await;
-    runtime.close_events();
-    for h in &handles {
-        h.shutdown().await;
+    if let Some(task) = reload {
+        task.abort();
     }
+    runtime.close_events();
+    runtime.close_streams().await;
     private.shutdown().await;
-    for join in public_joins.into_iter().chain([private_join]) {
-        if tokio::time::timeout(Duration::from_secs(2), join)
-            .await
-            .is_err()
-        {
-            warn!("a stream task did not stop in time");
-        }
+    if tokio::time::timeout(Duration::from_secs(2), private_join)
+        .await
+        .is_err()
+    {
+        warn!("the private stream task did not stop in time");
     }
     for f in forwarders {
         f.abort();
@@ -376,115 +350,65 @@ async fn start_private(
     Ok((handle, join))
 }
 
-/// Instruments, strategy instances, leftovers and positions of every configured symbol.
+/// Instruments, strategy instances, leftovers and positions of every configured symbol; a
+/// symbol whose module or parameters fail is reported and skipped. Also returns what runs, for
+/// the reload task.
 async fn prepare_symbols(
     config: &Config,
     opts: &RunOptions,
     client: &RestClient,
-) -> Result<(Vec<SymbolSetup>, Vec<(String, String)>), AppError> {
-    let plugins = PluginRuntime::new(PluginLimits::default())?;
+    plugins: &PluginRuntime,
+) -> Result<(Vec<SymbolSetup>, Vec<(String, String)>, Running), AppError> {
     let mut modules: HashMap<PathBuf, Result<StrategyModule, String>> = HashMap::new();
     let mut setups = Vec::new();
     let mut skipped = Vec::new();
-    let prefix = format!("{}-", config.instance_id);
+    let mut running_symbols = Vec::new();
+    let mut symbol_modules = HashMap::new();
+    let mut instruments = HashMap::new();
+    let mut params = HashMap::new();
     for sc in &config.symbols {
         let symbol = sc.symbol.as_str();
-        let category = category_of(sc.category);
-        let mut skip = |reason: String| {
-            error!(%symbol, %reason, "symbol skipped");
-            skipped.push((symbol.to_owned(), reason));
-        };
-        let inst = match fetch_instrument(client, category, symbol).await {
-            Ok(i) => i,
-            Err(e) => {
-                skip(format!("instrument: {e}"));
-                continue;
-            }
-        };
-        let path = config::resolve(&opts.base_dir, &sc.strategy.module);
+        let path = module_path(&opts.base_dir, sc);
         let module = modules
             .entry(path.clone())
             .or_insert_with(|| plugins.load(&path).map_err(|e| e.to_string()));
-        let module = match module {
-            Ok(m) => m.clone(),
-            Err(e) => {
-                skip(format!("module: {e}"));
-                continue;
-            }
+        let result = match module {
+            Ok(m) => prepare_symbol(config, sc, &opts.base_dir, client, m)
+                .await
+                .map(|setup| (setup, m.content_hash().to_owned())),
+            Err(e) => Err(format!("module: {e}")),
         };
-        let strategy = match sc
-            .strategy
-            .params_json(&opts.base_dir)
-            .and_then(|p| module.instantiate(&p).map_err(|e| e.to_string()))
-        {
-            Ok(s) => s,
-            Err(e) => {
-                skip(format!("strategy: {e}"));
-                continue;
+        match result {
+            Ok((setup, hash)) => {
+                symbol_modules.insert(symbol.to_owned(), (path, hash));
+                if let Ok(text) = crate::reload::diff::params_text(sc, &opts.base_dir) {
+                    params.insert(symbol.to_owned(), text);
+                }
+                instruments.insert(symbol.to_owned(), setup.instrument.clone());
+                running_symbols.push(sc.clone());
+                setups.push(setup);
             }
-        };
-        cancel_leftovers(client, config.router.leftover_orders, &inst, &prefix).await?;
-        let position = fetch_position(client, category, symbol).await?;
-        let risk = sc.risk.or(&config.default_risk);
-        info!(%symbol, module = %path.display(), kind = ?module.kind(), tick = %inst.tick_size, lot = %inst.lot_size, position = %position.size, "symbol ready");
-        setups.push(SymbolSetup {
-            router: router_config(config, &risk, &inst),
-            instrument: inst,
-            strategy,
-            module: path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            levels: config.router.levels as usize,
-            max_position: risk.max_position.unwrap_or(0.0),
-            stale_after_ms: risk.stale_after_ms.unwrap_or(5_000) as i64,
-            position,
-        });
-    }
-    Ok((setups, skipped))
-}
-
-/// Cancel open orders of `inst` carrying our prefix (left by an earlier run).
-async fn cancel_leftovers(
-    client: &RestClient,
-    policy: LeftoverPolicy,
-    inst: &Instrument,
-    prefix: &str,
-) -> Result<(), AppError> {
-    let rows = open_orders(client, inst.category, &inst.symbol).await?;
-    let ours: Vec<CancelOrder> = rows
-        .iter()
-        .filter(|o| o.order_link_id.starts_with(prefix))
-        .filter_map(|o| {
-            Some(CancelOrder {
-                symbol: inst.symbol.as_str().into(),
-                link_id: OrderLinkId::parse(&o.order_link_id).ok()?,
-                order_id: Some(o.order_id.as_str().into()),
-            })
-        })
-        .collect();
-    if ours.is_empty() {
-        return Ok(());
-    }
-    if policy == LeftoverPolicy::Adopt {
-        warn!(symbol = %inst.symbol, "leftover_orders = \"adopt\" is not supported yet; cancelling");
-    }
-    info!(symbol = %inst.symbol, count = ours.len(), "cancelling orders left by an earlier run");
-    for chunk in ours.chunks(inst.category.max_batch()) {
-        let out = io::send(
-            client,
-            &OrderRequest::CancelBatch(inst.category, chunk.to_vec()),
-        )
-        .await;
-        for ack in out
-            .acks
-            .iter()
-            .filter(|a| !matches!(a.outcome, crate::router::state::AckOutcome::Accepted { .. }))
-        {
-            warn!(symbol = %inst.symbol, link_id = %ack.link_id, error = %ack.message, "leftover cancel not confirmed");
+            Err(reason) => {
+                error!(%symbol, %reason, "symbol skipped");
+                skipped.push((symbol.to_owned(), reason));
+            }
         }
     }
-    Ok(())
+    let running = Running {
+        config: Config {
+            symbols: running_symbols,
+            ..config.clone()
+        },
+        config_hash: String::new(),
+        modules: modules
+            .into_iter()
+            .filter_map(|(p, m)| Some((p, m.ok()?)))
+            .collect(),
+        symbol_modules,
+        instruments,
+        params,
+    };
+    Ok((setups, skipped, running))
 }
 
 #[cfg(test)]
@@ -511,12 +435,5 @@ mod tests {
             assert!(matches!(err, AppError::TlsUnsupported(_)), "{env}: {err}");
             assert!(err.to_string().contains("TLS is not compiled"), "{err}");
         }
-    }
-
-    #[test]
-    fn decimal_limits_come_from_the_shortest_float_text() {
-        assert_eq!(dec(0.05).to_string(), "0.05");
-        assert_eq!(dec(50000.0).to_string(), "50000");
-        assert_eq!(dec(20.0), Decimal::from(20));
     }
 }

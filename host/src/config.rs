@@ -30,6 +30,9 @@ pub struct Config {
     /// Order router settings.
     #[serde(default)]
     pub router: RouterConfig,
+    /// Public market-data connections.
+    #[serde(default)]
+    pub streams: StreamsConfig,
     /// Risk limits applied to symbols that do not set their own.
     #[serde(default)]
     pub default_risk: RiskConfig,
@@ -225,6 +228,24 @@ impl Default for RouterConfig {
     }
 }
 
+/// Public market-data connections.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamsConfig {
+    /// Symbols sharing one public WebSocket connection (each symbol takes three topics:
+    /// `orderbook.50`, `publicTrade`, `tickers`). Bybit caps the args of one connection at
+    /// 21,000 characters, which start-up checks.
+    pub symbols_per_connection: u32,
+}
+
+impl Default for StreamsConfig {
+    fn default() -> Self {
+        Self {
+            symbols_per_connection: 20,
+        }
+    }
+}
+
 /// Orders found at start-up that carry our order-link prefix.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -394,6 +415,12 @@ impl Config {
         }
         if !(1..=10).contains(&self.router.levels) {
             push("router.levels".into(), "must be between 1 and 10");
+        }
+        if !(1..=500).contains(&self.streams.symbols_per_connection) {
+            push(
+                "streams.symbols_per_connection".into(),
+                "must be between 1 and 500",
+            );
         }
         check_risk("default_risk", &self.default_risk, &mut push);
         if self.symbols.is_empty() {

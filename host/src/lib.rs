@@ -12,5 +12,6 @@ pub mod config;
 pub mod exchange;
 pub mod model;
 pub mod plugin;
+pub mod reload;
 pub mod router;
 pub mod runtime;

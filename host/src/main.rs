@@ -7,11 +7,15 @@ use clap::{Parser, Subcommand};
 use host::app::RunOptions;
 use host::cli::quote::QuoteSession;
 use host::plugin::{PluginLimits, PluginRuntime};
+use host::reload::ReloadTrigger;
 
 /// quoter: a market-making host for Bybit V5.
 #[derive(Parser)]
 #[command(name = "host", version, about)]
 struct Cli {
+    /// Log as JSON lines (one object per event) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -19,9 +23,13 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Validate a configuration file without running it; every problem is listed with its key.
+    /// With `--against`, also print what a reload from that configuration would change.
     CheckConfig {
         /// The configuration file (TOML).
         file: PathBuf,
+        /// The configuration currently running (or any other to compare with).
+        #[arg(long)]
+        against: Option<PathBuf>,
     },
     /// Quote every configured symbol from one process until SIGINT/SIGTERM (or the duration).
     Run {
@@ -50,14 +58,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let cli = Cli::parse();
+        .with_writer(std::io::stderr);
+    if cli.json {
+        logs.json().with_current_span(true).init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -69,8 +81,20 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::CheckConfig { file } => {
+        Command::CheckConfig { file, against } => {
             let config = host::config::load(&file)?;
+            if let Some(old_path) = against {
+                let old = host::config::load(&old_path)?;
+                let d = host::reload::diff::diff(
+                    &old,
+                    dir_of(&old_path).as_path(),
+                    &config,
+                    dir_of(&file).as_path(),
+                );
+                println!("{}: ok; against {}:", file.display(), old_path.display());
+                print!("{d}");
+                return Ok(());
+            }
             println!(
                 "{}: ok ({:?}, {} symbol(s): {})",
                 file.display(),
@@ -111,19 +135,37 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+fn dir_of(path: &Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
 fn run_host(path: &Path, confirm_mainnet: bool, duration_s: Option<u64>) -> anyhow::Result<()> {
     let config = host::config::load(path)?;
+    let reload = ReloadTrigger::default();
     let opts = RunOptions {
         confirm_mainnet,
-        base_dir: path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from(".")),
+        base_dir: dir_of(path),
+        config_path: Some(path.to_owned()),
+        reload: reload.clone(),
+        probe: Default::default(),
+        control: Default::default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
+        if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    tracing::info!("SIGHUP received: reloading");
+                    reload.fire();
+                }
+            });
+        }
         let report = host::app::run(config, opts, shutdown_signal(duration_s)).await?;
         for (symbol, reason) in &report.skipped {
             eprintln!("skipped {symbol}: {reason}");

@@ -149,8 +149,8 @@ async fn quotes_several_symbols_then_leaves_nothing_open() {
     let dir = tempfile::tempdir().unwrap();
     let config = host::config::load(&write_config(dir.path(), &sim)).expect("valid config");
     let opts = RunOptions {
-        confirm_mainnet: false,
         base_dir: dir.path().to_path_buf(),
+        ..Default::default()
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = run(config, opts, async {

@@ -105,36 +105,56 @@ async fn fault(State(s): State<Arc<Shared>>, body: String) -> axum::Json<Value> 
     axum::Json(json!({"ok": true}))
 }
 
+/// Longest the market thread holds the engine before handing it to a waiting request.
+const GENERATOR_SLICE: Duration = Duration::from_micros(50);
+
 /// Run the market generator on its own thread until `stop` is set: each market advances in
 /// steps of `1 / publish_rate_hz` of simulated time, kept in step with the wall clock.
+///
+/// A sweep over many markets takes a while, so the engine is taken in slices of at most
+/// [`GENERATOR_SLICE`] and handed over fairly between them: a request waits for one slice,
+/// not for the whole sweep.
 pub fn spawn_generator(shared: Arc<Shared>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("sim-market".into())
         .spawn(move || {
             let start = Instant::now();
+            let n_markets = shared.engine().markets.len();
             while !stop.load(Ordering::Relaxed) {
                 let elapsed = start.elapsed().as_secs_f64();
-                {
+                let mut mi = 0;
+                while mi < n_markets {
                     let mut e = shared.engine();
-                    for mi in 0..e.markets.len() {
-                        let m = &e.markets[mi];
-                        if m.replay {
-                            continue;
-                        }
-                        let due = (elapsed * m.rate_hz) as u64;
-                        let mut n = 0;
-                        while e.markets[mi].steps < due && n < 10 {
-                            e.step_market(mi);
-                            n += 1;
-                        }
-                        // Far behind (e.g. the machine stalled): skip rather than spiral.
-                        if e.markets[mi].steps + 10 < due {
-                            e.markets[mi].steps = due;
+                    let slice = Instant::now();
+                    while mi < n_markets {
+                        step_due(&mut e, mi, elapsed);
+                        mi += 1;
+                        if slice.elapsed() >= GENERATOR_SLICE {
+                            break;
                         }
                     }
+                    parking_lot::MutexGuard::unlock_fair(e);
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
         })
         .expect("spawn generator thread")
+}
+
+/// Take the steps market `mi` is due at `elapsed` seconds (at most 10 at once; far behind,
+/// e.g. after the machine stalled, it skips rather than spirals).
+fn step_due(e: &mut crate::engine::Engine, mi: usize, elapsed: f64) {
+    let m = &e.markets[mi];
+    if m.replay {
+        return;
+    }
+    let due = (elapsed * m.rate_hz) as u64;
+    let mut n = 0;
+    while e.markets[mi].steps < due && n < 10 {
+        e.step_market(mi);
+        n += 1;
+    }
+    if e.markets[mi].steps + 10 < due {
+        e.markets[mi].steps = due;
+    }
 }

@@ -37,8 +37,9 @@ pub struct Faults {
 /// Shared server state.
 #[derive(Debug)]
 pub struct Shared {
-    /// The exchange.
-    pub engine: Mutex<Engine>,
+    /// The exchange. A `parking_lot` mutex so the market thread can hand it over fairly to
+    /// a waiting request between slices of its work ([`parking_lot::MutexGuard::unlock_fair`]).
+    pub engine: parking_lot::Mutex<Engine>,
     /// Rate limiter.
     pub limiter: Mutex<Limiter>,
     /// Request record.
@@ -101,7 +102,7 @@ impl Shared {
             .map(|(i, a)| (a.api_key.clone(), (i, a.api_secret.clone())))
             .collect();
         Shared {
-            engine: Mutex::new(engine),
+            engine: parking_lot::Mutex::new(engine),
             limiter: Mutex::new(Limiter::default()),
             record: Mutex::new(Record::default()),
             limits: cfg.limits.clone(),
@@ -119,9 +120,9 @@ impl Shared {
         }
     }
 
-    /// Lock the engine (poison-tolerant: a panicked holder must not take the sim down).
-    pub fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|e| e.into_inner())
+    /// Lock the engine (no poisoning: a panicked holder must not take the sim down).
+    pub fn engine(&self) -> parking_lot::MutexGuard<'_, Engine> {
+        self.engine.lock()
     }
 
     /// Lock the record.

@@ -126,8 +126,6 @@ async fn signed_order_lifecycle() {
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
-        // Avoid the per-second limit while checking codes.
-        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
         let r = rest.post("/v5/order/create", &body).await;
         assert_eq!(r.code(), code, "{body} -> {}", r.body);
     }
@@ -221,8 +219,8 @@ async fn rate_limit_10006_with_headers_and_batch_counting() {
     assert!(codes.contains(&10006));
     assert!(sim.rate_limit_rejections(KEY) >= 1);
 
-    // Batch: 8 items against a fresh budget of 10, then 5 more: 2 fit, 3 fail per item.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // Batch: 8 items against the fresh budget of 10 of `create-batch` (limits are per
+    // endpoint), then 5 more: 2 fit, 3 fail per item.
     let items: Vec<_> = (0..8)
         .map(|i| json!({"symbol": "ETHUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.01", "price": price, "orderLinkId": format!("b1-{i}")}))
         .collect();
@@ -253,7 +251,6 @@ async fn rate_limit_10006_with_headers_and_batch_counting() {
     assert_eq!(r.body["result"]["list"][2]["orderId"], "");
 
     // Batch cancel with one unknown id: partial failure.
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let r = rest
         .post(
             "/v5/order/cancel-batch",
@@ -404,7 +401,15 @@ async fn resting_orders_fill_from_market_flow() {
 
 #[tokio::test]
 async fn bad_input_gets_errors_not_crashes() {
-    let sim = start().await;
+    // Many bad orders in a row: lift the per-second limit rather than pace the requests.
+    let cfg = SimConfig {
+        limits: LimitConfig {
+            order_per_s: 1000,
+            ..LimitConfig::default()
+        },
+        ..SimConfig::default()
+    };
+    let sim = start_with(cfg).await;
     let rest = Rest::new(&sim);
     let raw = |body: &str| {
         let ts = now_ms().to_string();
@@ -434,14 +439,12 @@ async fn bad_input_gets_errors_not_crashes() {
         json!({"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "100", "orderLinkId": "has space"}),
     ];
     for body in cases {
-        tokio::time::sleep(std::time::Duration::from_millis(110)).await;
         let r = rest.post("/v5/order/create", &body).await;
         assert_eq!(r.code(), 10001, "{body} -> {}", r.body);
     }
     let items: Vec<_> = (0..21)
         .map(|_| json!({"symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "100"}))
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let r = rest
         .post(
             "/v5/order/create-batch",

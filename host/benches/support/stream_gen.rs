@@ -1,7 +1,7 @@
 //! A deterministic, realistic `orderbook.50` stream in Bybit's wire format: one snapshot of
 //! 50 levels per side, then deltas changing 5–20 levels each (size updates biased to the top of
 //! the book, deletes, inserts inside and outside the spread, levels falling off past depth 50),
-//! never crossing. Shared by the book benchmark and the allocation test.
+//! never crossing. Shared by the book and tick-to-order benchmarks and the allocation test.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -31,7 +31,6 @@ impl Rng {
 }
 
 const DEPTH: usize = 50;
-const SYMBOL: &str = "BTCUSDT";
 
 /// Price in ticks of 0.10, printed with two decimals like Bybit ("30247.20").
 fn push_level(out: &mut String, ticks: i64, lots: i64) {
@@ -45,12 +44,12 @@ fn push_level(out: &mut String, ticks: i64, lots: i64) {
     );
 }
 
-fn message(kind: &str, u: u64, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> String {
+fn message(symbol: &str, kind: &str, u: u64, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> String {
     let ts = 1_687_940_967_466 + u as i64 * 20;
     let mut s = String::with_capacity(64 + 24 * (bids.len() + asks.len()));
     let _ = write!(
         s,
-        "{{\"topic\":\"orderbook.50.{SYMBOL}\",\"type\":\"{kind}\",\"ts\":{ts},\"data\":{{\"s\":\"{SYMBOL}\",\"b\":["
+        "{{\"topic\":\"orderbook.50.{symbol}\",\"type\":\"{kind}\",\"ts\":{ts},\"data\":{{\"s\":\"{symbol}\",\"b\":["
     );
     for (i, &(p, q)) in bids.iter().enumerate() {
         if i > 0 {
@@ -74,8 +73,14 @@ fn message(kind: &str, u: u64, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Stri
     s
 }
 
-/// Generate a snapshot and `n` deltas from `seed`.
+/// Generate a BTCUSDT snapshot and `n` deltas from `seed`.
+#[allow(dead_code)] // not every includer uses both generators
 pub fn generate(seed: u64, n: usize) -> Stream {
+    generate_symbol("BTCUSDT", seed, n)
+}
+
+/// Generate a snapshot and `n` deltas of `symbol` from `seed`.
+pub fn generate_symbol(symbol: &str, seed: u64, n: usize) -> Stream {
     let mut rng = Rng(seed | 1);
     let mut bids: BTreeMap<i64, i64> = BTreeMap::new();
     let mut asks: BTreeMap<i64, i64> = BTreeMap::new();
@@ -92,7 +97,7 @@ pub fn generate(seed: u64, n: usize) -> Stream {
     let mut u = 1_000_000u64;
     let snap_b: Vec<_> = bids.iter().rev().map(|(&p, &q)| (p, q)).collect();
     let snap_a: Vec<_> = asks.iter().map(|(&p, &q)| (p, q)).collect();
-    let snapshot = message("snapshot", u, &snap_b, &snap_a);
+    let snapshot = message(symbol, "snapshot", u, &snap_b, &snap_a);
 
     let mut deltas = Vec::with_capacity(n);
     for _ in 0..n {
@@ -158,7 +163,7 @@ pub fn generate(seed: u64, n: usize) -> Stream {
         }
         let b: Vec<_> = db.iter().rev().map(|(&p, &q)| (p, q)).collect();
         let a: Vec<_> = da.iter().map(|(&p, &q)| (p, q)).collect();
-        deltas.push(message("delta", u, &b, &a));
+        deltas.push(message(symbol, "delta", u, &b, &a));
     }
     Stream { snapshot, deltas }
 }

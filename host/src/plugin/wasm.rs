@@ -74,6 +74,33 @@ impl WasmEngine {
         // Traps are reported by kind, not by wasm offset: skip the address map (faster compiles).
         config.generate_address_map(false);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        // QX-TEMP experiment knobs
+        match std::env::var("QX_OPT").as_deref() {
+            Ok("none") => {
+                config.cranelift_opt_level(wasmtime::OptLevel::None);
+            }
+            Ok("size") => {
+                config.cranelift_opt_level(wasmtime::OptLevel::SpeedAndSize);
+            }
+            _ => {}
+        }
+        if std::env::var("QX_REGALLOC").as_deref() == Ok("single") {
+            config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
+        }
+        if std::env::var("QX_UNWIND").as_deref() == Ok("0") {
+            config.native_unwind_info(false);
+        }
+        for kv in std::env::var("QX_FLAGS")
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+        {
+            let (k, v) = kv.split_once('=').unwrap();
+            #[allow(unsafe_code)]
+            unsafe {
+                config.cranelift_flag_set(k, v);
+            }
+        }
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
         std::thread::Builder::new()

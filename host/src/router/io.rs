@@ -1,29 +1,37 @@
-//! Order requests on Bybit's REST API: encode an [`OrderRequest`] into its endpoint and JSON
-//! body, send it with a [`RestClient`], and turn the answer into one [`ItemAck`] per order.
+//! Order requests to Bybit, over REST or the trade WebSocket: encode an [`OrderRequest`] into
+//! its endpoint (or op) and JSON body, send it with an [`OrderSender`], and turn the answer into
+//! one [`ItemAck`] per order. Both transports decode the same envelope the same way.
 //!
 //! Mapping of answers:
 //! - `retCode 0` → [`AckOutcome::Accepted`] (batch endpoints: each item's `retExtInfo` code);
 //! - a business error → [`AckOutcome::Rejected`], with `order_gone` for the codes saying the
 //!   order no longer exists or is already finished;
-//! - timeouts, HTTP 5xx, 10016, undecodable answers and transport errors after sending →
-//!   [`AckOutcome::Unknown`]: the caller reconciles over REST and never resends blindly.
+//! - timeouts, HTTP 5xx, 10016, undecodable answers, transport errors after sending and trade
+//!   connections lost before the reply → [`AckOutcome::Unknown`]: the caller reconciles over
+//!   REST and never resends blindly;
+//! - not sent at all (trade stream down, REST connect failure) → rejected, not gone.
 //!
-//! Rate-limit headers and 10006 answers are reported in [`SendOutcome`] so the caller can feed
-//! its [`RateLimiter`].
+//! Rate-limit headers (kept on error answers too) and 10006 answers are reported in
+//! [`SendOutcome`]; [`SendOutcome::feed`] gives them, and the answer itself, to the
+//! [`RateLimiter`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::batch::{AmendOrder, CancelOrder, CreateOrder, OrderRequest, TimeInForce};
-use super::ratelimit::{Endpoint, LimitKey, RateLimiter, default_limit};
+use super::ratelimit::{Endpoint, LimitKey, RateLimiter};
 use super::state::{AckOutcome, RequestKind};
 use crate::exchange::bybit::messages::{
-    BybitAckList, BybitBatchExtInfo, BybitOrderAck, BybitRateLimit,
+    BybitAckList, BybitBatchExtInfo, BybitEnvelope, BybitOrderAck, BybitRateLimit,
 };
-use crate::exchange::bybit::parse::parse_ext_info;
-use crate::exchange::bybit::rest::{RestClient, RestError};
+use crate::exchange::bybit::parse::{parse_ext_info, parse_result};
+use crate::exchange::bybit::rest::{RestClient, RestError, decode_response};
+use crate::exchange::bybit::ws::{
+    TradeError, TradeLink, TradeStreamConfig, TradeStreamHandle, TradeStreamTask, WsError,
+};
 use crate::model::{Category, OrderLinkId};
 
 /// Bybit codes meaning the order is gone or already finished.
@@ -59,46 +67,36 @@ pub struct SendOutcome {
     pub rate_limited: bool,
 }
 
-/// The budget we use out of an exchange limit: 80 % (at least one unit kept back), so that
-/// requests charged at send time but counted by the exchange at arrival (network and queueing
-/// jitter shift them across window edges) do not meet 10006.
-pub fn with_headroom(limit: u32) -> u32 {
-    limit.saturating_sub((limit / 5).max(1)).max(1)
-}
+/// Percent of every exchange limit kept unused: room for other clients of the account and for
+/// differences between the exchange's window and ours.
+pub const RESERVE_PCT: u32 = 20;
 
-/// A [`RateLimiter`] at Bybit's default limits less [`with_headroom`]'s margin.
+/// How long a sent request may stay unanswered and still count as in flight: above the
+/// senders' request timeouts (5 s), after which an answer always comes back.
+pub const MAX_INFLIGHT_MS: i64 = 10_000;
+
+/// The router's [`RateLimiter`]: Bybit's default limits less [`RESERVE_PCT`], units counted
+/// from send until answered (see [`SendOutcome::feed`]).
 pub fn rate_limiter() -> RateLimiter {
-    let mut limiter = RateLimiter::new();
-    for category in [Category::Linear, Category::Spot] {
-        for endpoint in [
-            Endpoint::Create,
-            Endpoint::Amend,
-            Endpoint::Cancel,
-            Endpoint::CreateBatch,
-            Endpoint::AmendBatch,
-            Endpoint::CancelBatch,
-            Endpoint::CancelAll,
-        ] {
-            let key = LimitKey::new(endpoint, category);
-            limiter = limiter.with_limit(key, with_headroom(default_limit(key)));
-        }
-    }
-    limiter
+    RateLimiter::new()
+        .with_reserve_pct(RESERVE_PCT)
+        .with_max_inflight_ms(MAX_INFLIGHT_MS)
 }
 
 impl SendOutcome {
-    /// Correct `limiter` with this answer's headers and any 10006, at `now_ms`. The
-    /// advertised limit is taken less [`with_headroom`]'s margin.
+    /// Give this answer to `limiter`, at `now_ms` (when the answer was seen): the request's
+    /// units count from now for a full window, the headers correct the estimate, and a 10006
+    /// blocks the endpoint until the reset time (read as a delay from `Timenow`, so clock
+    /// offsets do not matter).
     pub fn feed(&self, limiter: &mut RateLimiter, now_ms: i64) {
+        limiter.on_answer(self.key, self.acks.len() as u32, now_ms);
+        let reset = self.rate_limit.and_then(|rl| rl.reset_local_ms(now_ms));
         if let Some(rl) = self.rate_limit
-            && let (Some(remaining), Some(reset_ms)) = (rl.remaining, rl.reset_at_ms)
+            && let Some(remaining) = rl.remaining
         {
-            let limit = rl.limit.map(with_headroom).unwrap_or(0);
-            let remaining = remaining.saturating_sub(rl.limit.unwrap_or(0).saturating_sub(limit));
-            limiter.on_headers(self.key, now_ms, limit, remaining, reset_ms);
+            limiter.on_headers(self.key, now_ms, rl.limit, remaining, reset);
         }
         if self.rate_limited {
-            let reset = self.rate_limit.and_then(|r| r.reset_at_ms);
             limiter.on_rate_limited(self.key, now_ms, reset);
         }
     }
@@ -208,10 +206,23 @@ fn with_category(mut v: Value, category: Category) -> Value {
     v
 }
 
-/// The REST path and JSON body of `req` (exact decimals as strings).
-pub fn encode(req: &OrderRequest) -> (&'static str, String) {
-    let path = endpoint_path(req.endpoint());
-    let body = match req {
+/// The trade-stream op of an endpoint (`None` for cancel-all, which is REST only).
+pub fn ws_op(endpoint: Endpoint) -> Option<&'static str> {
+    Some(match endpoint {
+        Endpoint::Create => "order.create",
+        Endpoint::Amend => "order.amend",
+        Endpoint::Cancel => "order.cancel",
+        Endpoint::CreateBatch => "order.create-batch",
+        Endpoint::AmendBatch => "order.amend-batch",
+        Endpoint::CancelBatch => "order.cancel-batch",
+        Endpoint::CancelAll => return None,
+    })
+}
+
+/// The JSON body of `req` (exact decimals as strings): the REST body, and the single `args`
+/// element of the trade-stream op.
+pub fn body_of(req: &OrderRequest) -> Value {
+    match req {
         OrderRequest::Create(c, o) => with_category(create_json(o), *c),
         OrderRequest::Amend(c, o) => with_category(amend_json(o), *c),
         OrderRequest::Cancel(c, o) => with_category(cancel_json(o), *c),
@@ -224,8 +235,12 @@ pub fn encode(req: &OrderRequest) -> (&'static str, String) {
         OrderRequest::CancelBatch(c, v) => {
             json!({"category": c.as_str(), "request": v.iter().map(cancel_json).collect::<Vec<_>>()})
         }
-    };
-    (path, body.to_string())
+    }
+}
+
+/// The REST path and JSON body of `req`.
+pub fn encode(req: &OrderRequest) -> (&'static str, String) {
+    (endpoint_path(req.endpoint()), body_of(req).to_string())
 }
 
 /// The outcome a business error code implies.
@@ -239,6 +254,11 @@ pub fn outcome_for_code(ret_code: i64) -> AckOutcome {
     }
 }
 
+/// Codes meaning the account's budget (10006) or the system's (10429) was exceeded.
+pub fn is_rate_limit_code(ret_code: i64) -> bool {
+    matches!(ret_code, 10006 | 10429)
+}
+
 /// The outcome a failed call implies for every order in it.
 pub fn outcome_for_error(err: &RestError) -> AckOutcome {
     match err {
@@ -248,19 +268,169 @@ pub fn outcome_for_error(err: &RestError) -> AckOutcome {
     }
 }
 
-/// Send `req` with `client` and map the answer (never fails: errors become acks).
+/// The outcome a trade-stream failure implies for every order in the request.
+pub fn outcome_for_trade_error(err: &TradeError) -> AckOutcome {
+    if err.outcome_unknown() {
+        AckOutcome::Unknown
+    } else {
+        AckOutcome::Rejected { order_gone: false }
+    }
+}
+
+/// How order requests reach the exchange: REST or the trade WebSocket. Cheap to clone; both
+/// give the same [`SendOutcome`] for the same answer.
+#[derive(Clone, Debug)]
+pub struct OrderSender {
+    transport: Transport,
+}
+
+#[derive(Clone, Debug)]
+enum Transport {
+    Rest(RestClient),
+    Ws(TradeStreamHandle),
+}
+
+impl OrderSender {
+    /// Send over REST with `client`.
+    pub fn rest(client: RestClient) -> Self {
+        Self {
+            transport: Transport::Rest(client),
+        }
+    }
+
+    /// Send over a running trade stream.
+    pub fn ws(handle: TradeStreamHandle) -> Self {
+        Self {
+            transport: Transport::Ws(handle),
+        }
+    }
+
+    /// Start a trade stream and wait (at most `timeout`) until it is authenticated. The
+    /// stream stops when the last clone of the sender is dropped.
+    pub async fn connect_ws(config: TradeStreamConfig, timeout: Duration) -> Result<Self, WsError> {
+        let (handle, _join) = TradeStreamTask::spawn(config);
+        match handle.wait_up(timeout).await {
+            Ok(()) => Ok(Self::ws(handle)),
+            Err(link) => {
+                handle.shutdown().await;
+                Err(WsError::NotConnected(match link {
+                    TradeLink::Down { reason } => reason,
+                    _ => format!("trade stream not authenticated within {timeout:?}"),
+                }))
+            }
+        }
+    }
+
+    /// `"rest"` or `"ws"`.
+    pub fn transport(&self) -> &'static str {
+        match self.transport {
+            Transport::Rest(_) => "rest",
+            Transport::Ws(_) => "ws",
+        }
+    }
+
+    /// Send `req` and map the answer (never fails: errors become acks).
+    pub async fn send(&self, req: &OrderRequest) -> SendOutcome {
+        match &self.transport {
+            Transport::Rest(client) => send(client, req).await,
+            Transport::Ws(handle) => send_ws(handle, req).await,
+        }
+    }
+}
+
+/// Send `req` over REST with `client` and map the answer (never fails: errors become acks).
 pub async fn send(client: &RestClient, req: &OrderRequest) -> SendOutcome {
-    let key = LimitKey::new(req.endpoint(), category_of(req));
-    let kind = kind_of(req);
-    let items = items_of(req);
     let (path, body) = encode(req);
-    let batched = matches!(
+    match client.post_signed_raw(path, body).await {
+        Err(e) => error_outcome(req, &e, None),
+        Ok(raw) => match decode_response(raw.status, &raw.body) {
+            Ok(env) => envelope_outcome(req, &env, raw.rate_limit),
+            Err(RestError::Api(e)) => code_outcome(req, e.ret_code, &e.ret_msg, raw.rate_limit),
+            Err(e) => error_outcome(req, &e, raw.rate_limit),
+        },
+    }
+}
+
+/// Send `req` over the trade stream and map the reply (never fails: errors become acks).
+pub async fn send_ws(handle: &TradeStreamHandle, req: &OrderRequest) -> SendOutcome {
+    let Some(op) = ws_op(req.endpoint()) else {
+        let acks = acks_all(
+            req,
+            &AckOutcome::Rejected { order_gone: false },
+            None,
+            "REST only",
+        );
+        return outcome(req, acks, None, false);
+    };
+    match handle.request(op, &body_of(req)).await {
+        Ok(reply) => {
+            let rate_limit = reply.rate_limit();
+            if reply.ret_code == 0 {
+                envelope_outcome(req, &reply.to_envelope(), rate_limit)
+            } else {
+                code_outcome(req, reply.ret_code, &reply.ret_msg, rate_limit)
+            }
+        }
+        Err(e) => {
+            let acks = acks_all(req, &outcome_for_trade_error(&e), None, &e.to_string());
+            outcome(req, acks, None, false)
+        }
+    }
+}
+
+fn is_batch(req: &OrderRequest) -> bool {
+    matches!(
         req,
         OrderRequest::CreateBatch(..)
             | OrderRequest::AmendBatch(..)
             | OrderRequest::CancelBatch(..)
-    );
-    let ack = |(symbol, link_id): (Arc<str>, OrderLinkId), outcome, code, message: &str| ItemAck {
+    )
+}
+
+fn outcome(
+    req: &OrderRequest,
+    acks: Vec<ItemAck>,
+    rate_limit: Option<BybitRateLimit>,
+    rate_limited: bool,
+) -> SendOutcome {
+    SendOutcome {
+        key: LimitKey::new(req.endpoint(), category_of(req)),
+        acks,
+        rate_limit,
+        rate_limited,
+    }
+}
+
+/// The same outcome for every order of `req`.
+fn acks_all(
+    req: &OrderRequest,
+    outcome: &AckOutcome,
+    ret_code: Option<i64>,
+    message: &str,
+) -> Vec<ItemAck> {
+    let kind = kind_of(req);
+    items_of(req)
+        .into_iter()
+        .map(|(symbol, link_id)| ItemAck {
+            symbol,
+            link_id,
+            kind,
+            outcome: outcome.clone(),
+            ret_code,
+            message: message.to_owned(),
+        })
+        .collect()
+}
+
+/// A successful envelope (`retCode` 0): single acks from `result`, batch items from
+/// `retExtInfo.list`.
+fn envelope_outcome(
+    req: &OrderRequest,
+    env: &BybitEnvelope,
+    rate_limit: Option<BybitRateLimit>,
+) -> SendOutcome {
+    let kind = kind_of(req);
+    let ack = |(symbol, link_id), outcome, code, message: &str| ItemAck {
         symbol,
         link_id,
         kind,
@@ -268,85 +438,71 @@ pub async fn send(client: &RestClient, req: &OrderRequest) -> SendOutcome {
         ret_code: code,
         message: message.to_owned(),
     };
-    if !batched {
-        let reply = client.post_signed::<BybitOrderAck>(path, body).await;
-        return match reply {
-            Ok(r) => SendOutcome {
-                key,
-                acks: items
-                    .into_iter()
-                    .map(|it| {
-                        let outcome = AckOutcome::Accepted {
-                            order_id: Some(r.result.order_id.clone()).filter(|s| !s.is_empty()),
-                        };
-                        ack(it, outcome, Some(0), "")
-                    })
-                    .collect(),
-                rate_limit: r.rate_limit,
-                rate_limited: false,
-            },
-            Err(e) => error_outcome(key, items, kind, &e),
-        };
-    }
-    match client.post_signed::<BybitAckList>(path, body).await {
-        Ok(r) => {
-            let statuses = parse_ext_info::<BybitBatchExtInfo>(&r.envelope)
-                .map(|x| x.list)
-                .unwrap_or_default();
-            let mut rate_limited = false;
-            let acks = items
-                .into_iter()
-                .enumerate()
-                .map(|(i, it)| match (statuses.get(i), r.result.list.get(i)) {
-                    (Some(st), row) if st.code == 0 => {
-                        let order_id = row
-                            .map(|row| row.order_id.clone())
-                            .filter(|s| !s.is_empty());
-                        ack(it, AckOutcome::Accepted { order_id }, Some(0), "")
-                    }
-                    (Some(st), _) => {
-                        rate_limited |= st.code == 10006;
-                        ack(it, outcome_for_code(st.code), Some(st.code), &st.msg)
-                    }
-                    // No status for this item: its fate is not known.
-                    (None, _) => ack(it, AckOutcome::Unknown, None, "no item status"),
-                })
-                .collect();
-            SendOutcome {
-                key,
-                acks,
-                rate_limit: r.rate_limit,
-                rate_limited,
+    if !is_batch(req) {
+        let acks = match parse_result::<BybitOrderAck>(env) {
+            Ok(r) => {
+                let order_id = Some(r.order_id.clone()).filter(|s| !s.is_empty());
+                acks_all(req, &AckOutcome::Accepted { order_id }, Some(0), "")
             }
-        }
-        Err(e) => error_outcome(key, items, kind, &e),
+            Err(e) => acks_all(req, &AckOutcome::Unknown, None, &e.to_string()),
+        };
+        return outcome(req, acks, rate_limit, false);
     }
+    let rows = match parse_result::<BybitAckList>(env) {
+        Ok(r) => r.list,
+        Err(e) => {
+            let acks = acks_all(req, &AckOutcome::Unknown, None, &e.to_string());
+            return outcome(req, acks, rate_limit, false);
+        }
+    };
+    let statuses = parse_ext_info::<BybitBatchExtInfo>(env)
+        .map(|x| x.list)
+        .unwrap_or_default();
+    let mut rate_limited = false;
+    let acks = items_of(req)
+        .into_iter()
+        .enumerate()
+        .map(|(i, it)| match (statuses.get(i), rows.get(i)) {
+            (Some(st), row) if st.code == 0 => {
+                let order_id = row
+                    .map(|row| row.order_id.clone())
+                    .filter(|s| !s.is_empty());
+                ack(it, AckOutcome::Accepted { order_id }, Some(0), "")
+            }
+            (Some(st), _) => {
+                rate_limited |= is_rate_limit_code(st.code);
+                ack(it, outcome_for_code(st.code), Some(st.code), &st.msg)
+            }
+            // No status for this item: its fate is not known.
+            (None, _) => ack(it, AckOutcome::Unknown, None, "no item status"),
+        })
+        .collect();
+    outcome(req, acks, rate_limit, rate_limited)
+}
+
+/// A whole request refused with `ret_code`.
+fn code_outcome(
+    req: &OrderRequest,
+    ret_code: i64,
+    message: &str,
+    rate_limit: Option<BybitRateLimit>,
+) -> SendOutcome {
+    let acks = acks_all(req, &outcome_for_code(ret_code), Some(ret_code), message);
+    outcome(req, acks, rate_limit, is_rate_limit_code(ret_code))
 }
 
 fn error_outcome(
-    key: LimitKey,
-    items: Vec<(Arc<str>, OrderLinkId)>,
-    kind: RequestKind,
+    req: &OrderRequest,
     err: &RestError,
+    rate_limit: Option<BybitRateLimit>,
 ) -> SendOutcome {
-    let outcome = outcome_for_error(err);
-    let message = err.to_string();
-    SendOutcome {
-        key,
-        acks: items
-            .into_iter()
-            .map(|(symbol, link_id)| ItemAck {
-                symbol,
-                link_id,
-                kind,
-                outcome: outcome.clone(),
-                ret_code: err.ret_code(),
-                message: message.clone(),
-            })
-            .collect(),
-        rate_limit: None,
-        rate_limited: err.is_rate_limited(),
-    }
+    let acks = acks_all(
+        req,
+        &outcome_for_error(err),
+        err.ret_code(),
+        &err.to_string(),
+    );
+    outcome(req, acks, rate_limit, err.is_rate_limited())
 }
 
 /// `POST /v5/order/cancel-all` for one symbol; returns how many orders the exchange cancelled.
@@ -445,12 +601,141 @@ mod tests {
     }
 
     #[test]
-    fn headroom_keeps_a_fifth_back() {
-        for (limit, want) in [(10, 8), (20, 16), (5, 4), (1, 1), (2, 1), (100, 80)] {
-            assert_eq!(with_headroom(limit), want, "{limit}");
-        }
+    fn the_router_keeps_a_fifth_of_each_limit() {
         let mut rl = rate_limiter();
         let key = LimitKey::new(Endpoint::Create, Category::Linear);
-        assert_eq!(rl.limit(key), 8);
+        assert_eq!((rl.limit(key), rl.budget(key)), (10, 8));
+        let key = LimitKey::new(Endpoint::CreateBatch, Category::Spot);
+        assert_eq!((rl.limit(key), rl.budget(key)), (20, 16));
+    }
+
+    fn amends(n: usize) -> OrderRequest {
+        OrderRequest::AmendBatch(
+            Category::Linear,
+            (0..n)
+                .map(|i| AmendOrder {
+                    symbol: "BTCUSDT".into(),
+                    link_id: id(&format!("q1-BTCUSDT-b{i}-1")),
+                    order_id: None,
+                    price: Some(dec!(1)),
+                    qty: None,
+                })
+                .collect(),
+        )
+    }
+
+    fn envelope(v: Value) -> BybitEnvelope {
+        crate::exchange::bybit::parse::parse_envelope(&v.to_string()).unwrap()
+    }
+
+    #[test]
+    fn batch_items_over_quota_are_rate_limited() {
+        let req = amends(3);
+        let env = envelope(json!({
+            "retCode": 0, "retMsg": "OK",
+            "result": {"list": [{"orderId": "o1", "orderLinkId": "q1-BTCUSDT-b0-1"}, {"orderId": "", "orderLinkId": ""}, {"orderId": "", "orderLinkId": ""}]},
+            "retExtInfo": {"list": [{"code": 0, "msg": "OK"}, {"code": 10006, "msg": "Too many visits"}, {"code": 110001, "msg": "order not exists"}]},
+        }));
+        let out = envelope_outcome(&req, &env, None);
+        assert!(out.rate_limited);
+        let got: Vec<_> = out
+            .acks
+            .iter()
+            .map(|a| (a.outcome.clone(), a.ret_code))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    AckOutcome::Accepted {
+                        order_id: Some("o1".into())
+                    },
+                    Some(0)
+                ),
+                (AckOutcome::Rejected { order_gone: false }, Some(10006)),
+                (AckOutcome::Rejected { order_gone: true }, Some(110001)),
+            ]
+        );
+        // A success whose result does not decode: the orders' fate is unknown.
+        let out = envelope_outcome(&req, &envelope(json!({"retCode": 0, "result": {}})), None);
+        assert!(out.acks.iter().all(|a| a.outcome == AckOutcome::Unknown));
+    }
+
+    #[test]
+    fn a_10006_blocks_until_the_reset_read_on_our_clock() {
+        // The exchange's clock runs 5 s ahead of ours; its reset is 300 ms after its answer.
+        let rate_limit = BybitRateLimit {
+            limit: Some(10),
+            remaining: Some(0),
+            reset_at_ms: Some(105_300),
+            server_time_ms: Some(105_000),
+        };
+        let req = amends(1);
+        let out = code_outcome(&req, 10006, "Too many visits", Some(rate_limit));
+        assert!(out.rate_limited);
+        assert_eq!(
+            out.acks[0].outcome,
+            AckOutcome::Rejected { order_gone: false }
+        );
+        let mut rl = rate_limiter();
+        assert_eq!(rl.acquire_up_to(out.key, 1, 99_990), 1);
+        out.feed(&mut rl, 100_000);
+        assert_eq!(rl.blocked_until(out.key, 100_000), Some(100_300));
+        assert_eq!(rl.available(out.key, 100_299), 0);
+        // The reset frees the block; the exchange's count (10 used) is charged at the
+        // answer, so the next units come a window after it.
+        assert_eq!(rl.available(out.key, 100_300), 0);
+        assert_eq!(rl.available(out.key, 101_000), 8);
+        // Without headers (a bare 10006): one full window.
+        let out = code_outcome(&req, 10006, "Too many visits", None);
+        let mut rl = rate_limiter();
+        out.feed(&mut rl, 100_000);
+        assert_eq!(rl.blocked_until(out.key, 100_000), Some(101_000));
+    }
+
+    #[test]
+    fn feeding_an_answer_moves_its_units_to_the_answer_time() {
+        let req = amends(4);
+        let key = LimitKey::new(Endpoint::AmendBatch, Category::Linear);
+        let mut rl = rate_limiter();
+        assert_eq!(rl.acquire_up_to(key, 4, 0), 4);
+        assert_eq!(rl.available(key, 5_000), 4, "in flight until answered");
+        let rate_limit = BybitRateLimit {
+            limit: Some(10),
+            remaining: Some(6),
+            reset_at_ms: Some(5_000),
+            server_time_ms: Some(5_000),
+        };
+        let out = code_outcome(&req, 110001, "gone", Some(rate_limit));
+        out.feed(&mut rl, 5_000);
+        assert_eq!(rl.in_flight(key, 5_000), 0);
+        assert_eq!(rl.available(key, 5_999), 4);
+        assert_eq!(rl.available(key, 6_000), 8);
+    }
+
+    #[test]
+    fn trade_errors_map_to_outcomes() {
+        let req = amends(2);
+        for (err, want) in [
+            (
+                TradeError::NotConnected,
+                AckOutcome::Rejected { order_gone: false },
+            ),
+            (
+                TradeError::Stopped,
+                AckOutcome::Rejected { order_gone: false },
+            ),
+            (TradeError::Lost, AckOutcome::Unknown),
+            (
+                TradeError::Timeout(Duration::from_secs(5)),
+                AckOutcome::Unknown,
+            ),
+        ] {
+            assert_eq!(outcome_for_trade_error(&err), want, "{err}");
+            let acks = acks_all(&req, &want, None, &err.to_string());
+            assert_eq!(acks.len(), 2);
+        }
+        assert_eq!(ws_op(Endpoint::AmendBatch), Some("order.amend-batch"));
+        assert_eq!(ws_op(Endpoint::CancelAll), None);
     }
 }

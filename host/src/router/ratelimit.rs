@@ -1,12 +1,23 @@
 //! Per-account, per-endpoint rate budgets (Bybit V5 per-UID limits), with an injectable clock.
 //!
-//! Each budget is a sliding-window log: a request of `units` is admitted at `now_ms` only if the
-//! units admitted in `(now_ms - window_ms, now_ms]` plus `units` stay within the limit, so no
-//! window of that length ever holds more than the limit, whatever the server's window alignment.
-//! Batch requests cost one unit per order (linear and spot). Responses correct the estimate:
-//! `X-Bapi-Limit` replaces the limit, an `X-Bapi-Limit-Status` lower than our own estimate of what
-//! remains is charged as extra usage, and a remaining of 0 or a 10006 error blocks the endpoint
-//! until `X-Bapi-Limit-Reset-Timestamp` (or one full window when that is not in the future).
+//! The exchange counts a request when it *arrives* in a rolling window of [`WINDOW_MS`]; we only
+//! know when we sent it and when its answer came back. So each budget is a log of units in two
+//! parts:
+//! - **in flight**: charged at send time ([`RateLimiter::try_acquire`],
+//!   [`RateLimiter::acquire_up_to`]), counted without expiry until answered (at most
+//!   `max_inflight_ms`, the longest a request can stay unanswered);
+//! - **answered**: [`RateLimiter::on_answer`] moves the request's units to the time its answer
+//!   was seen. The exchange counted them at or before that time, so they leave our window no
+//!   earlier than they leave the exchange's: a burst delayed on the way in can never overlap a
+//!   fresh burst in the exchange's window, whatever the network or queueing jitter.
+//!
+//! A request of `units` is admitted only if everything still in the window plus `units` fits the
+//! budget: the exchange's limit less a reserve ([`RateLimiter::with_reserve_pct`]). Batch
+//! requests cost one unit per order (linear and spot). Answers correct the estimate:
+//! `X-Bapi-Limit` replaces the limit; an `X-Bapi-Limit-Status` saying the exchange counted more
+//! than we hold (another client on the same account) is charged as extra usage; the estimate is
+//! never credited. A remaining of 0 or a 10006 blocks the endpoint until
+//! `X-Bapi-Limit-Reset-Timestamp` (one full window when that is unknown or not in the future).
 
 use crate::model::Category;
 use std::collections::{HashMap, VecDeque};
@@ -61,52 +72,95 @@ pub const fn default_limit(key: LimitKey) -> u32 {
     }
 }
 
+/// The units admitted per window out of an exchange `limit` when `reserve_pct` percent of it
+/// is kept back (at least one unit when `reserve_pct > 0`, and never less than one admitted).
+pub fn budget_of(limit: u32, reserve_pct: u32) -> u32 {
+    if reserve_pct == 0 || limit == 0 {
+        return limit;
+    }
+    let reserve = (u64::from(limit) * u64::from(reserve_pct.min(100)) / 100).max(1) as u32;
+    limit.saturating_sub(reserve).max(1)
+}
+
 #[derive(Debug, Clone)]
 struct Window {
+    /// The exchange's limit per window.
     limit: u32,
-    log: VecDeque<(i64, u32)>,
-    used: u32,
+    /// What we admit per window (the limit less the reserve).
+    budget: u32,
+    /// Answered units: (time the answer was seen, units), in time order.
+    answered: VecDeque<(i64, u32)>,
+    answered_units: u32,
+    /// Unanswered units: (send time, units), in send order.
+    inflight: VecDeque<(i64, u32)>,
+    inflight_units: u32,
     blocked_until_ms: i64,
 }
 
 impl Window {
-    fn new(limit: u32) -> Self {
+    fn new(limit: u32, reserve_pct: u32) -> Self {
         Self {
             limit,
-            log: VecDeque::new(),
-            used: 0,
+            budget: budget_of(limit, reserve_pct),
+            answered: VecDeque::new(),
+            answered_units: 0,
+            inflight: VecDeque::new(),
+            inflight_units: 0,
             blocked_until_ms: i64::MIN,
         }
     }
 
-    fn expire(&mut self, now_ms: i64) {
-        while let Some(&(t, units)) = self.log.front() {
-            if t > now_ms - WINDOW_MS {
+    fn used(&self) -> u32 {
+        self.answered_units + self.inflight_units
+    }
+
+    fn expire(&mut self, now_ms: i64, max_inflight_ms: i64) {
+        while let Some(&(t, units)) = self.answered.front() {
+            if t + WINDOW_MS > now_ms {
                 break;
             }
-            self.used -= units;
-            self.log.pop_front();
+            self.answered_units -= units;
+            self.answered.pop_front();
+        }
+        // Never answered (a lost task): counts as answered `max_inflight_ms` after sending.
+        while let Some(&(t, units)) = self.inflight.front() {
+            if t + max_inflight_ms + WINDOW_MS > now_ms {
+                break;
+            }
+            self.inflight_units -= units;
+            self.inflight.pop_front();
         }
     }
 
-    fn available(&mut self, now_ms: i64) -> u32 {
-        self.expire(now_ms);
+    fn available(&self, now_ms: i64) -> u32 {
         if now_ms < self.blocked_until_ms {
             0
         } else {
-            self.limit.saturating_sub(self.used)
+            self.budget.saturating_sub(self.used())
         }
     }
 
-    fn charge(&mut self, now_ms: i64, units: u32) {
+    fn charge_inflight(&mut self, now_ms: i64, units: u32) {
+        if units > 0 {
+            self.inflight.push_back((now_ms, units));
+            self.inflight_units += units;
+        }
+    }
+
+    fn charge_answered(&mut self, now_ms: i64, units: u32) {
         if units == 0 {
             return;
         }
-        match self.log.back_mut() {
-            Some((t, u)) if *t == now_ms => *u += units,
-            _ => self.log.push_back((now_ms, units)),
+        // Keep the log in time order even if the clock stepped back.
+        let t = self
+            .answered
+            .back()
+            .map_or(now_ms, |&(last, _)| last.max(now_ms));
+        match self.answered.back_mut() {
+            Some((last, u)) if *last == t => *u += units,
+            _ => self.answered.push_back((t, units)),
         }
-        self.used += units;
+        self.answered_units += units;
     }
 
     fn block(&mut self, now_ms: i64, reset_ms: Option<i64>) {
@@ -123,10 +177,14 @@ impl Window {
 pub struct RateLimiter {
     windows: HashMap<LimitKey, Window>,
     overrides: HashMap<LimitKey, u32>,
+    reserve_pct: u32,
+    max_inflight_ms: i64,
 }
 
 impl RateLimiter {
-    /// Budgets at Bybit's default limits.
+    /// Budgets at Bybit's default limits, no reserve, and unanswered requests counted as
+    /// answered at their send time (use [`with_max_inflight_ms`](Self::with_max_inflight_ms)
+    /// when answers are fed back).
     pub fn new() -> Self {
         Self::default()
     }
@@ -138,79 +196,134 @@ impl RateLimiter {
         self
     }
 
-    fn window(&mut self, key: LimitKey) -> &mut Window {
+    /// Keep `pct` percent of every limit unused (at least one unit): a margin for other
+    /// clients of the account and for how the exchange's window differs from ours.
+    pub fn with_reserve_pct(mut self, pct: u32) -> Self {
+        self.reserve_pct = pct.min(100);
+        self.windows.clear();
+        self
+    }
+
+    /// A request still unanswered this long after sending stops counting as in flight (it
+    /// then counts as answered at that time). Set it to the sender's request timeout.
+    pub fn with_max_inflight_ms(mut self, ms: i64) -> Self {
+        self.max_inflight_ms = ms.max(0);
+        self
+    }
+
+    fn entry(&mut self, key: LimitKey) -> &mut Window {
         let limit = self
             .overrides
             .get(&key)
             .copied()
             .unwrap_or_else(|| default_limit(key));
+        let reserve_pct = self.reserve_pct;
         self.windows
             .entry(key)
-            .or_insert_with(|| Window::new(limit))
+            .or_insert_with(|| Window::new(limit, reserve_pct))
     }
 
-    /// The current limit of `key`.
+    /// The window of `key` with what left it by `now_ms` removed.
+    fn window(&mut self, key: LimitKey, now_ms: i64) -> &mut Window {
+        let max_inflight_ms = self.max_inflight_ms;
+        let w = self.entry(key);
+        w.expire(now_ms, max_inflight_ms);
+        w
+    }
+
+    /// The exchange's current limit of `key`.
     pub fn limit(&mut self, key: LimitKey) -> u32 {
-        self.window(key).limit
+        self.entry(key).limit
+    }
+
+    /// The units `key` admits per window (the limit less the reserve).
+    pub fn budget(&mut self, key: LimitKey) -> u32 {
+        self.entry(key).budget
     }
 
     /// Units `key` can admit at `now_ms`.
     pub fn available(&mut self, key: LimitKey, now_ms: i64) -> u32 {
-        self.window(key).available(now_ms)
+        self.window(key, now_ms).available(now_ms)
     }
 
-    /// Admit `units` at `now_ms` if they fit; all or nothing.
+    /// Units of `key` sent and not answered yet at `now_ms`.
+    pub fn in_flight(&mut self, key: LimitKey, now_ms: i64) -> u32 {
+        self.window(key, now_ms).inflight_units
+    }
+
+    /// Admit `units` at `now_ms` if they fit; all or nothing. Admitted units count as in
+    /// flight until [`on_answer`](Self::on_answer).
     pub fn try_acquire(&mut self, key: LimitKey, units: u32, now_ms: i64) -> bool {
-        let w = self.window(key);
+        let w = self.window(key, now_ms);
         if units <= w.available(now_ms) {
-            w.charge(now_ms, units);
+            w.charge_inflight(now_ms, units);
             true
         } else {
             false
         }
     }
 
-    /// Admit as many of `units` as fit at `now_ms`; returns how many.
+    /// Admit as many of `units` as fit at `now_ms`; returns how many (in flight until
+    /// [`on_answer`](Self::on_answer)).
     pub fn acquire_up_to(&mut self, key: LimitKey, units: u32, now_ms: i64) -> u32 {
-        let w = self.window(key);
+        let w = self.window(key, now_ms);
         let n = units.min(w.available(now_ms));
-        w.charge(now_ms, n);
+        w.charge_inflight(now_ms, n);
         n
     }
 
-    /// Correct the estimate with a response's `X-Bapi-Limit`, `X-Bapi-Limit-Status` and
-    /// `X-Bapi-Limit-Reset-Timestamp` values.
+    /// The answer (or the failure) of a request of `units` on `key` was seen at `now_ms`: its
+    /// units now stay in the window until `now_ms + WINDOW_MS`. Answers may come in any order;
+    /// the oldest in-flight request of the same size is taken as the one answered (requests of
+    /// equal size are interchangeable for the count). A request that was never charged (sent
+    /// outside the budget) is charged now.
+    pub fn on_answer(&mut self, key: LimitKey, units: u32, now_ms: i64) {
+        let w = self.window(key, now_ms);
+        if let Some(i) = w.inflight.iter().position(|&(_, u)| u == units)
+            && let Some((_, u)) = w.inflight.remove(i)
+        {
+            w.inflight_units -= u;
+        }
+        w.charge_answered(now_ms, units);
+    }
+
+    /// Correct the estimate with an answer's headers: `limit` (`X-Bapi-Limit`, when sent),
+    /// `remaining` (`X-Bapi-Limit-Status`) and `reset_ms` (`X-Bapi-Limit-Reset-Timestamp` on
+    /// our clock). Units the exchange counted beyond ours are charged at `now_ms`; a remaining
+    /// of 0 blocks `key` until the reset.
     pub fn on_headers(
         &mut self,
         key: LimitKey,
         now_ms: i64,
-        limit: u32,
+        limit: Option<u32>,
         remaining: u32,
-        reset_ms: i64,
+        reset_ms: Option<i64>,
     ) {
-        let w = self.window(key);
-        if limit > 0 {
+        let reserve_pct = self.reserve_pct;
+        let w = self.window(key, now_ms);
+        if let Some(limit) = limit.filter(|&l| l > 0) {
             w.limit = limit;
+            w.budget = budget_of(limit, reserve_pct);
         }
-        w.expire(now_ms);
-        let ours = w.limit.saturating_sub(w.used);
-        if remaining < ours {
-            w.charge(now_ms, ours - remaining);
+        let exchange_used = w.limit.saturating_sub(remaining);
+        let ours = w.used();
+        if exchange_used > ours {
+            w.charge_answered(now_ms, exchange_used - ours);
         }
         if remaining == 0 {
-            w.block(now_ms, Some(reset_ms));
+            w.block(now_ms, reset_ms);
         }
     }
 
-    /// A 10006 ("too many visits") answer: admit nothing on `key` until `reset_ms`
-    /// (one full window when the reset time is unknown or not in the future).
+    /// A 10006 ("too many visits") answer: admit nothing on `key` until `reset_ms` (on our
+    /// clock; one full window when the reset time is unknown or not in the future).
     pub fn on_rate_limited(&mut self, key: LimitKey, now_ms: i64, reset_ms: Option<i64>) {
-        self.window(key).block(now_ms, reset_ms);
+        self.window(key, now_ms).block(now_ms, reset_ms);
     }
 
     /// When `key` is blocked, the time it opens again.
     pub fn blocked_until(&mut self, key: LimitKey, now_ms: i64) -> Option<i64> {
-        let w = self.window(key);
+        let w = self.window(key, now_ms);
         (now_ms < w.blocked_until_ms).then_some(w.blocked_until_ms)
     }
 }
@@ -234,13 +347,36 @@ mod tests {
             (LimitKey::new(Endpoint::Cancel, Category::Spot), 20),
         ] {
             assert_eq!(rl.limit(key), want, "{key:?}");
+            assert_eq!(rl.budget(key), want, "{key:?}");
         }
         let mut vip = RateLimiter::new().with_limit(LC, 20);
         assert_eq!(vip.limit(LC), 20);
     }
 
     #[test]
+    fn reserve_table() {
+        // (limit, reserve %, budget)
+        for (limit, pct, want) in [
+            (10, 20, 8),
+            (20, 20, 16),
+            (5, 20, 4),
+            (1, 20, 1),
+            (2, 20, 1),
+            (100, 20, 80),
+            (10, 0, 10),
+            (10, 1, 9),
+            (10, 100, 1),
+        ] {
+            assert_eq!(budget_of(limit, pct), want, "{limit} {pct}%");
+        }
+        let mut rl = RateLimiter::new().with_reserve_pct(20);
+        assert_eq!((rl.limit(LC), rl.budget(LC)), (10, 8));
+        assert_eq!(rl.acquire_up_to(LC, 10, 0), 8);
+    }
+
+    #[test]
     fn sliding_window_table() {
+        // Unanswered requests count from their send time when max_inflight_ms is 0.
         // (now_ms, units, admitted)
         let steps = [
             (0, 6, true),
@@ -264,18 +400,89 @@ mod tests {
     }
 
     #[test]
+    fn units_count_from_the_answer_not_the_send() {
+        // The burst sent at t=0 reached the exchange late and was answered at t=300: the
+        // exchange holds it until about t=1300, so a new burst at t=1000 must wait.
+        let mut rl = RateLimiter::new().with_max_inflight_ms(10_000);
+        for t in 0..10 {
+            assert!(rl.try_acquire(LC, 1, t));
+        }
+        assert!(!rl.try_acquire(LC, 1, 20));
+        for _ in 0..10 {
+            rl.on_answer(LC, 1, 300);
+        }
+        assert_eq!(rl.in_flight(LC, 300), 0);
+        assert_eq!(
+            rl.available(LC, 1_000),
+            0,
+            "send time + window is too early"
+        );
+        assert_eq!(rl.available(LC, 1_299), 0);
+        assert_eq!(rl.available(LC, 1_300), 10, "answer time + window");
+    }
+
+    #[test]
+    fn unanswered_requests_keep_counting_until_max_inflight() {
+        let mut rl = RateLimiter::new().with_max_inflight_ms(5_000);
+        assert!(rl.try_acquire(LC, 10, 0));
+        assert_eq!(rl.available(LC, 3_000), 0, "still in flight");
+        assert_eq!(rl.available(LC, 5_999), 0);
+        assert_eq!(
+            rl.available(LC, 6_000),
+            10,
+            "given up: counted as answered at 5_000"
+        );
+        assert_eq!(rl.in_flight(LC, 6_000), 0);
+    }
+
+    #[test]
+    fn answers_in_any_order_match_by_size() {
+        let mut rl = RateLimiter::new().with_max_inflight_ms(10_000);
+        assert_eq!(rl.acquire_up_to(LC, 3, 0), 3);
+        assert_eq!(rl.acquire_up_to(LC, 5, 10), 5);
+        rl.on_answer(LC, 5, 100); // the later batch answers first
+        assert_eq!(rl.in_flight(LC, 100), 3);
+        assert_eq!(rl.available(LC, 1_099), 2);
+        assert_eq!(
+            rl.available(LC, 1_100),
+            7,
+            "the 5 left; the 3 are still in flight"
+        );
+        rl.on_answer(LC, 3, 2_000);
+        assert_eq!(rl.available(LC, 2_999), 7);
+        assert_eq!(rl.available(LC, 3_000), 10);
+        // An answer to a request that was never charged (sent outside the budget) is charged.
+        rl.on_answer(LC, 1, 3_000);
+        assert_eq!(rl.available(LC, 3_000), 9);
+    }
+
+    #[test]
     fn headers_correct_the_estimate() {
         let mut rl = RateLimiter::new();
         assert!(rl.try_acquire(LC, 2, 0));
-        rl.on_headers(LC, 10, 10, 5, 10); // the server saw more than we did
+        rl.on_headers(LC, 10, Some(10), 5, Some(10)); // the exchange saw more than we did
         assert_eq!(rl.available(LC, 10), 5);
-        rl.on_headers(LC, 20, 10, 9, 20); // a higher remaining never adds capacity
+        rl.on_headers(LC, 20, Some(10), 9, Some(20)); // a higher remaining never adds capacity
         assert_eq!(rl.available(LC, 20), 5);
-        rl.on_headers(LC, 30, 20, 15, 30); // limit raised (VIP)
+        rl.on_headers(LC, 30, Some(20), 15, Some(30)); // limit raised (VIP)
         assert_eq!(rl.available(LC, 30), 15);
-        rl.on_headers(LC, 40, 20, 0, 700);
+        rl.on_headers(LC, 40, None, 0, Some(700));
         assert_eq!(rl.blocked_until(LC, 40), Some(700));
         assert_eq!(rl.available(LC, 699), 0);
+    }
+
+    #[test]
+    fn headers_are_read_against_the_limit_not_the_budget() {
+        // 20 % reserve: budget 8 of 10. The exchange reports 7 left after our 2: it counted 3,
+        // one more than we hold.
+        let mut rl = RateLimiter::new().with_reserve_pct(20);
+        assert!(rl.try_acquire(LC, 2, 0));
+        rl.on_answer(LC, 2, 5);
+        rl.on_headers(LC, 5, Some(10), 7, Some(1_000));
+        assert_eq!(rl.available(LC, 5), 5);
+        // Exactly what we hold: no change.
+        rl.on_headers(LC, 6, Some(10), 7, Some(1_000));
+        assert_eq!(rl.available(LC, 6), 5);
     }
 
     #[test]
@@ -313,6 +520,12 @@ mod tests {
         (0i64..400, op)
     }
 
+    /// Admitted requests reach the exchange `arrive` ms after sending and are answered
+    /// `answer` ms after that (so answers come back in any order).
+    fn timed_op() -> impl Strategy<Value = (i64, u32, i64, i64)> {
+        (0i64..300, 1u32..6, 0i64..700, 0i64..300)
+    }
+
     proptest! {
         #[test]
         fn never_admits_more_than_the_budget_in_any_window(ops in prop::collection::vec(op(), 1..200)) {
@@ -324,7 +537,7 @@ mod tests {
                 match op {
                     Op::Acquire(u) => if rl.try_acquire(LC, u, now) { admitted.push((now, u)) },
                     Op::AcquireUpTo(u) => admitted.push((now, rl.acquire_up_to(LC, u, now))),
-                    Op::Headers(rem, d) => rl.on_headers(LC, now, 10, rem, now + d),
+                    Op::Headers(rem, d) => rl.on_headers(LC, now, Some(10), rem, Some(now + d)),
                     Op::Limited(d) => rl.on_rate_limited(LC, now, Some(now + d)),
                 }
             }
@@ -335,6 +548,37 @@ mod tests {
                     .map(|(_, u)| u)
                     .sum();
                 prop_assert!(in_window <= 10, "{} units in the window from {}", in_window, start);
+            }
+        }
+
+        /// The exchange's view: counted at arrival, whatever the delay between sending and
+        /// arriving, no window of the exchange ever holds more than the limit.
+        #[test]
+        fn the_exchange_never_sees_more_than_the_limit(ops in prop::collection::vec(timed_op(), 1..300)) {
+            let mut rl = RateLimiter::new().with_max_inflight_ms(10_000);
+            let mut now = 0i64;
+            let mut arrivals: Vec<(i64, u32)> = Vec::new();
+            // (answer time, units), fed back when the clock passes them.
+            let mut answers: Vec<(i64, u32)> = Vec::new();
+            for (dt, units, arrive, answer) in ops {
+                now += dt;
+                answers.sort_unstable();
+                while let Some(&(t, u)) = answers.first() && t <= now {
+                    rl.on_answer(LC, u, t);
+                    answers.remove(0);
+                }
+                if rl.try_acquire(LC, units, now) {
+                    arrivals.push((now + arrive, units));
+                    answers.push((now + arrive + answer, units));
+                }
+            }
+            for &(start, _) in &arrivals {
+                let in_window: u32 = arrivals
+                    .iter()
+                    .filter(|(t, _)| *t >= start && *t < start + WINDOW_MS)
+                    .map(|(_, u)| u)
+                    .sum();
+                prop_assert!(in_window <= 10, "{} units arrived in the window from {}", in_window, start);
             }
         }
     }

@@ -8,8 +8,13 @@
 //! [`LoopEvent::Sent`]; the diff runs again after the acks. A strategy error pulls that
 //! symbol's quotes only.
 
+pub mod apply;
+pub mod control;
+pub mod probe;
 pub mod rest;
+pub mod setup;
 mod shutdown;
+pub mod streams;
 pub mod symbol;
 
 use std::collections::{HashMap, HashSet};
@@ -22,16 +27,20 @@ use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
 use crate::exchange::bybit::rest::{RestClient, RestError};
-use crate::exchange::bybit::ws::{PrivateStreamEvent, PublicStreamEvent, PublicStreamHandle};
+use crate::exchange::bybit::ws::{PrivateStreamEvent, PublicStreamEvent};
 use crate::model::{Category, LinkIdGen, OrderLinkId};
 use crate::router::batch::{
     BatchConfig, CancelOrder, OrderRequest, SymbolActions, plan_requests, record_sent,
 };
 use crate::router::diff::DiffOutcome;
-use crate::router::io::{self, SendOutcome};
+use crate::router::io::{self, OrderSender, SendOutcome};
 use crate::router::ratelimit::RateLimiter;
 use crate::router::state::{AckOutcome, OrderUpdate};
+pub use apply::{ReloadBatch, ReloadReport};
+pub use control::{Control, SymbolSnapshot};
+pub use probe::{Probe, ProbeEvent};
 use rest::{PositionState, find_open_order, order_update};
+pub use streams::{PublicConn, PublicUrls};
 pub use symbol::{SymbolSetup, SymbolState};
 
 /// Errors of the runtime.
@@ -57,10 +66,14 @@ pub enum LoopEvent {
     Private(PrivateStreamEvent),
     /// A request task finished.
     Sent(SendOutcome),
+    /// A configuration or module reload, prepared off the loop.
+    Reload(Box<ReloadBatch>),
+    /// A snapshot of every symbol is asked for.
+    Snapshot(tokio::sync::oneshot::Sender<Vec<SymbolSnapshot>>),
     /// A reconciliation query finished.
     Reconciled {
-        /// Symbol index.
-        symbol: usize,
+        /// Symbol.
+        symbol: Arc<str>,
         /// The order queried.
         link_id: OrderLinkId,
         /// The open order found, `Ok(None)` when the exchange has none.
@@ -81,36 +94,36 @@ pub struct RuntimeConfig {
     pub pending_timeout_ms: i64,
     /// Most events drained per round before acting.
     pub max_drain: usize,
+    /// Where public streams connect.
+    pub urls: PublicUrls,
+    /// Observer of quotes and reloads (tests and benchmarks).
+    pub probe: Probe,
 }
 
 impl RuntimeConfig {
-    /// Defaults for instance `prefix`.
-    pub fn new(prefix: &str) -> Self {
+    /// Defaults for instance `prefix`, public streams at `urls`.
+    pub fn new(prefix: &str, urls: PublicUrls) -> Self {
         Self {
             prefix: prefix.to_owned(),
             batch: BatchConfig::default(),
             status_interval: Duration::from_secs(5),
             pending_timeout_ms: 10_000,
             max_drain: 4096,
+            urls,
+            probe: Probe::default(),
         }
     }
-}
-
-/// A public connection and the symbols it carries.
-pub struct PublicConn {
-    /// Its handle (resync, recycle).
-    pub handle: PublicStreamHandle,
-    /// Indices into the runtime's symbols.
-    pub symbols: Vec<usize>,
 }
 
 /// The loop's state: every symbol, the id generator, the rate budget, in-flight requests.
 pub struct Runtime {
     symbols: Vec<SymbolState>,
     index: HashMap<Arc<str>, usize>,
-    conn_of: Vec<usize>,
-    publics: Vec<PublicConn>,
+    publics: Vec<Option<PublicConn>>,
+    urls: PublicUrls,
+    probe: Probe,
     client: RestClient,
+    sender: OrderSender,
     ids: LinkIdGen,
     limiter: RateLimiter,
     cfg: RuntimeConfig,
@@ -145,33 +158,33 @@ pub struct SymbolSummary {
 
 impl Runtime {
     /// A runtime over `symbols`; events arrive on `events_rx` (whose sender is `events_tx`).
-    #[allow(clippy::too_many_arguments)]
+    /// Call [`Runtime::start_streams`] before [`Runtime::run`].
     pub fn new(
         symbols: Vec<SymbolState>,
-        publics: Vec<PublicConn>,
         client: RestClient,
+        sender: OrderSender,
         ids: LinkIdGen,
         cfg: RuntimeConfig,
         events_tx: mpsc::Sender<LoopEvent>,
         events_rx: mpsc::Receiver<LoopEvent>,
     ) -> Self {
+        let mut symbols = symbols;
+        for s in &mut symbols {
+            s.probe = cfg.probe.clone();
+        }
         let index = symbols
             .iter()
             .enumerate()
             .map(|(i, s)| (s.symbol.clone(), i))
             .collect();
-        let mut conn_of = vec![0; symbols.len()];
-        for (c, conn) in publics.iter().enumerate() {
-            for &i in &conn.symbols {
-                conn_of[i] = c;
-            }
-        }
         Self {
             symbols,
             index,
-            conn_of,
-            publics,
+            publics: Vec::new(),
+            urls: cfg.urls.clone(),
+            probe: cfg.probe.clone(),
             client,
+            sender,
             ids,
             limiter: io::rate_limiter(),
             cfg,
@@ -224,6 +237,10 @@ impl Runtime {
         match ev {
             LoopEvent::Public(conn, ev) => self.on_public(conn, ev, now),
             LoopEvent::Private(ev) => self.on_private(ev),
+            LoopEvent::Reload(batch) => self.apply_reload(*batch),
+            LoopEvent::Snapshot(reply) => {
+                let _ = reply.send(self.snapshot());
+            }
             LoopEvent::Sent(out) => self.on_sent(out, now),
             LoopEvent::Reconciled {
                 symbol,
@@ -231,7 +248,10 @@ impl Runtime {
                 found,
             } => {
                 self.reconciling.remove(&link_id);
-                let s = &mut self.symbols[symbol];
+                let Some(&i) = self.index.get(&symbol) else {
+                    return; // removed meanwhile
+                };
+                let s = &mut self.symbols[i];
                 match found {
                     Ok(row) => {
                         let update = row.as_deref().and_then(|r| order_update(r).ok());
@@ -261,8 +281,8 @@ impl Runtime {
                         self.resync(i);
                     }
                 }
-                if let Some(c) = self.publics.get(conn) {
-                    c.handle.recycle(update);
+                if let Some(h) = self.public_handle(conn) {
+                    h.recycle(update);
                 }
             }
             PublicStreamEvent::Trade(msg) => {
@@ -280,20 +300,18 @@ impl Runtime {
             PublicStreamEvent::Connected => {}
             PublicStreamEvent::Disconnected { reason } => {
                 warn!(conn, %reason, "public stream lost; its books wait for snapshots");
-                if let Some(c) = self.publics.get(conn) {
-                    for &i in &c.symbols {
-                        let s = &mut self.symbols[i];
-                        s.book.invalidate(crate::book::ResyncReason::Reconnected);
-                        s.route_dirty = true;
-                    }
+                for s in self.symbols.iter_mut().filter(|s| s.conn == conn) {
+                    s.book.invalidate(crate::book::ResyncReason::Reconnected);
+                    s.route_dirty = true;
                 }
             }
         }
     }
 
-    fn resync(&self, i: usize) {
-        if let Some(c) = self.publics.get(self.conn_of[i]) {
-            let handle = c.handle.clone();
+    fn resync(&mut self, i: usize) {
+        self.symbols[i].resyncs += 1;
+        if let Some(h) = self.public_handle(self.symbols[i].conn) {
+            let handle = h.clone();
             let symbol = self.symbols[i].symbol.clone();
             tokio::spawn(async move { handle.resync_book(&symbol).await });
         }
@@ -365,7 +383,7 @@ impl Runtime {
                 .map_err(|e| e.to_string());
             let _ = tx
                 .send(LoopEvent::Reconciled {
-                    symbol: i,
+                    symbol,
                     link_id,
                     found,
                 })
@@ -397,10 +415,10 @@ impl Runtime {
     }
 
     fn spawn_request(&mut self, req: OrderRequest) {
-        let client = self.client.clone();
+        let sender = self.sender.clone();
         let tx = self.events_tx.clone();
         self.inflight.spawn(async move {
-            let out = io::send(&client, &req).await;
+            let out = sender.send(&req).await;
             let _ = tx.send(LoopEvent::Sent(out)).await;
         });
     }
@@ -491,6 +509,9 @@ impl Runtime {
     fn act(&mut self) {
         let now = now_ms();
         let stopping = self.stopping;
+        if !stopping {
+            self.finish_retired();
+        }
         let mut outcomes: Vec<(usize, DiffOutcome)> = Vec::new();
         for (i, s) in self.symbols.iter_mut().enumerate() {
             s.working.prune_terminal();

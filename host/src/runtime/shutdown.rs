@@ -27,16 +27,21 @@ impl Runtime {
             self.handle_closing(ev);
         }
         let prefix = format!("{}-", self.cfg.prefix);
+        let targets: Vec<(crate::model::Category, std::sync::Arc<str>)> = self
+            .symbols
+            .iter()
+            .map(|s| (s.instrument.category, s.symbol.clone()))
+            .collect();
         loop {
-            for s in &self.symbols {
-                match io::cancel_all(&self.client, s.instrument.category, &s.symbol).await {
-                    Ok(n) => info!(symbol = %s.symbol, cancelled = n, "cancel-all sent"),
-                    Err(e) => warn!(symbol = %s.symbol, error = %e, "cancel-all failed"),
+            for (category, symbol) in &targets {
+                match io::cancel_all(&self.client, *category, symbol).await {
+                    Ok(n) => info!(%symbol, cancelled = n, "cancel-all sent"),
+                    Err(e) => warn!(%symbol, error = %e, "cancel-all failed"),
                 }
             }
             let mut left = 0;
-            for s in &self.symbols {
-                match open_orders(&self.client, s.instrument.category, &s.symbol).await {
+            for (category, symbol) in &targets {
+                match open_orders(&self.client, *category, symbol).await {
                     Ok(rows) => {
                         left += rows
                             .iter()
@@ -44,7 +49,7 @@ impl Runtime {
                             .count()
                     }
                     Err(e) => {
-                        warn!(symbol = %s.symbol, error = %e, "open-order query failed");
+                        warn!(%symbol, error = %e, "open-order query failed");
                         left += 1;
                     }
                 }
@@ -83,6 +88,10 @@ impl Runtime {
             LoopEvent::Private(ev) => self.on_private(ev),
             LoopEvent::Sent(out) => self.on_sent(out, now_ms()),
             LoopEvent::Public(..) | LoopEvent::Reconciled { .. } => {}
+            LoopEvent::Reload(batch) => batch.refuse("the host is shutting down"),
+            LoopEvent::Snapshot(reply) => {
+                let _ = reply.send(self.snapshot());
+            }
         }
     }
 }

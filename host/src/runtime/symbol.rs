@@ -3,19 +3,21 @@
 //! Owned by the runtime loop; every method is synchronous and short.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use plugin_api::{Fill, Inventory, Ladder, QuoteInput, SIDE_BUY, SIDE_SELL, Trade};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tracing::{debug, error, warn};
 
+use super::probe::{Probe, ProbeEvent};
 use super::rest::{PositionState, order_update};
 use crate::book::{BookError, BookUpdate, OrderBook};
 use crate::exchange::bybit::messages::{
     BybitExecutionMsg, BybitOrderMsg, BybitSide, BybitTickerData, BybitTrade,
 };
 use crate::model::{Instrument, LinkIdGen};
-use crate::plugin::StrategyInstance;
+use crate::plugin::{PluginError, StrategyInstance};
 use crate::router::diff::DiffOutcome;
 use crate::router::state::{ExchangeStatus, OrderUpdate, UpdateOutcome, WorkingOrders};
 use crate::router::symbol::{SymbolConfig, plan_symbol, pull_symbol};
@@ -66,6 +68,19 @@ pub struct SymbolState {
     pub fills: u64,
     /// Our best bid and ask as last planned.
     pub desired_best: (Option<Decimal>, Option<Decimal>),
+    /// The public connection carrying this symbol.
+    pub conn: usize,
+    /// Being removed: quotes pulled; dropped once no order of ours is open.
+    pub retiring: bool,
+    /// Book messages applied since start.
+    pub book_total: u64,
+    /// Book resyncs since start.
+    pub resyncs: u64,
+    /// The reload generation this symbol runs (0: as started).
+    pub generation: u64,
+    /// Observer of quotes and reloads.
+    pub probe: Probe,
+    reload_started: Option<Instant>,
     strategy: StrategyInstance,
     cfg: SymbolConfig,
     levels: usize,
@@ -102,6 +117,13 @@ impl SymbolState {
             book_msgs: 0,
             fills: 0,
             desired_best: (None, None),
+            conn: 0,
+            retiring: false,
+            book_total: 0,
+            resyncs: 0,
+            generation: 0,
+            probe: Probe::default(),
+            reload_started: None,
             strategy: setup.strategy,
             cfg: setup.router,
             levels: setup.levels,
@@ -118,6 +140,7 @@ impl SymbolState {
     /// Apply a book message; an error means the book needs a fresh snapshot.
     pub fn on_book(&mut self, update: &BookUpdate, now_ms: i64) -> Result<(), BookError> {
         self.book_msgs += 1;
+        self.book_total += 1;
         match self.book.apply(update, now_ms) {
             Ok(_) => {
                 self.quote_dirty = true;
@@ -222,7 +245,7 @@ impl SymbolState {
     pub fn plan(&mut self, ids: &mut LinkIdGen, now_ms: i64, stopping: bool) -> DiffOutcome {
         let quote = std::mem::take(&mut self.quote_dirty);
         self.route_dirty = false;
-        let pull = stopping || self.disabled.is_some() || !self.book.is_whole();
+        let pull = stopping || self.retiring || self.disabled.is_some() || !self.book.is_whole();
         if !pull && quote {
             self.call_strategy(now_ms);
         }
@@ -259,7 +282,7 @@ impl SymbolState {
         })
     }
 
-    fn call_strategy(&mut self, now_ms: i64) {
+    fn fill_input(&mut self, now_ms: i64) {
         self.book.fill_view(&mut self.input.view);
         self.input.view.ts_local_ms = now_ms;
         self.input.inventory = Inventory {
@@ -269,12 +292,20 @@ impl SymbolState {
             unrealised_pnl: f64_of(self.position.unrealised_pnl),
             max_position: self.max_position,
         };
+    }
+
+    /// Call the strategy on the current book now (what [`Self::plan`] does when the book
+    /// changed); the caller clears `quote_dirty`. For benchmarks that time the stages apart.
+    #[doc(hidden)]
+    pub fn call_strategy(&mut self, now_ms: i64) {
+        self.fill_input(now_ms);
         self.ladder.clear();
         match self.strategy.quote(&self.input, &mut self.ladder) {
             Ok(()) => {
                 self.ladder.truncate_bids(self.levels);
                 self.ladder.truncate_asks(self.levels);
                 self.has_ladder = true;
+                self.observe_quote();
             }
             Err(err) => {
                 error!(symbol = %self.symbol, module = %self.module, error = %err, "strategy failed, pulling quotes");
@@ -282,6 +313,113 @@ impl SymbolState {
                 self.has_ladder = false;
             }
         }
+    }
+
+    fn observe_quote(&mut self) {
+        if let Some(started) = self.reload_started.take() {
+            let since_change = started.elapsed();
+            tracing::info!(symbol = %self.symbol, generation = self.generation, since_change_ms = since_change.as_secs_f64() * 1e3, "first quotes after reload");
+            self.probe.emit(|| ProbeEvent::FirstQuoteAfterReload {
+                symbol: self.symbol.clone(),
+                generation: self.generation,
+                since_change,
+            });
+        }
+        self.probe.emit(|| {
+            let l = &self.ladder;
+            ProbeEvent::Quoted {
+                symbol: self.symbol.clone(),
+                book_msgs: self.book_total,
+                resyncs: self.resyncs,
+                generation: self.generation,
+                best: (
+                    l.bids().first().map(|q| q.price),
+                    l.asks().first().map(|q| q.price),
+                ),
+                mid: self.input.view.mid().unwrap_or(f64::NAN),
+            }
+        });
+    }
+
+    /// Apply new limits and router settings in place; the next round re-plans.
+    pub fn set_limits(
+        &mut self,
+        router: SymbolConfig,
+        levels: usize,
+        max_position: f64,
+        stale_after_ms: i64,
+    ) {
+        self.cfg = router;
+        self.levels = levels;
+        self.max_position = max_position;
+        self.stale_after_ms = stale_after_ms;
+        self.quote_dirty = true;
+        self.route_dirty = true;
+    }
+
+    /// Offer new parameters to the running strategy.
+    pub fn update_params(
+        &mut self,
+        params_json: &[u8],
+    ) -> Result<plugin_api::UpdateOutcome, PluginError> {
+        let out = self.strategy.update_params(params_json)?;
+        self.quote_dirty = true;
+        Ok(out)
+    }
+
+    /// Hand the running strategy's state to `next` and let it quote the current book; swap it
+    /// in only if that ladder is valid (when the book is not whole, nobody quotes and the swap
+    /// happens at once). Returns whether the state was carried over (`false`: `next` could not
+    /// read it and starts fresh). On error the old strategy keeps running.
+    pub fn swap_strategy(
+        &mut self,
+        mut next: StrategyInstance,
+        module: String,
+        now_ms: i64,
+    ) -> Result<bool, String> {
+        let carried = match self.strategy.save_state() {
+            Ok(state) => match next.restore_state(&state) {
+                Ok(()) => true,
+                Err(e) => {
+                    warn!(symbol = %self.symbol, error = %e, "new instance cannot read the old state; it starts fresh");
+                    false
+                }
+            },
+            Err(e) => {
+                warn!(symbol = %self.symbol, error = %e, "old instance cannot save its state; the new one starts fresh");
+                false
+            }
+        };
+        if self.book.is_whole() {
+            self.fill_input(now_ms);
+            let mut trial = Ladder::default();
+            next.quote(&self.input, &mut trial)
+                .map_err(|e| format!("the new instance's first ladder failed: {e}"))?;
+            trial.truncate_bids(self.levels);
+            trial.truncate_asks(self.levels);
+            *self.ladder = trial;
+            self.has_ladder = true;
+        }
+        self.strategy = next;
+        self.module = module;
+        self.disabled = None;
+        self.route_dirty = true;
+        if self.has_ladder {
+            self.observe_quote();
+        }
+        Ok(carried)
+    }
+
+    /// Mark the start of reload `generation`, first seen at `started`.
+    pub fn begin_generation(&mut self, generation: u64, started: Instant) {
+        self.generation = generation;
+        self.reload_started = Some(started);
+    }
+
+    /// Undo [`Self::begin_generation`] after a refused change.
+    pub fn cancel_generation(&mut self, previous: u64) {
+        self.generation = previous;
+        self.reload_started = None;
     }
 
     /// Mid price of the local book.

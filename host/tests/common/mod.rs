@@ -143,3 +143,86 @@ impl ViewStream {
         QuoteInput { view, inventory }
     }
 }
+
+/// `POST /sim/fault` with `body` (see sim/README.md: `delay_ms`, `close_ws`, `fail_next`, ...).
+pub async fn sim_fault(sim: &sim::SimHandle, body: serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/sim/fault", sim.rest_url()))
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST /sim/fault");
+    assert!(
+        resp.status().is_success(),
+        "fault {body}: {}",
+        resp.status()
+    );
+}
+
+/// The `environment = "custom"` venue part of a `host run` config pointing at `sim`, with the
+/// sim's default account (`simkey` / `simsecret`) in a credentials file written into `dir`.
+/// It ends inside `[credentials]`: put other top-level keys before it.
+pub fn sim_venue_toml(dir: &std::path::Path, sim: &sim::SimHandle) -> String {
+    std::fs::write(dir.join("creds"), "key=simkey\nsecret=simsecret\n").expect("creds file");
+    format!(
+        r#"
+environment = "custom"
+
+[endpoints]
+rest = "{rest}"
+public_linear = "{public_linear}"
+public_spot = "{public_spot}"
+private = "{private}"
+trade = "{trade}"
+
+[credentials]
+api_key_env = "QUOTER_TEST_UNSET_KEY"
+api_secret_env = "QUOTER_TEST_UNSET_SECRET"
+file = "creds"
+"#,
+        rest = sim.rest_url(),
+        public_linear = sim.public_linear_url(),
+        public_spot = sim.public_spot_url(),
+        private = sim.private_url(),
+        trade = sim.trade_url(),
+    )
+}
+
+/// Most order units any one order path of the sim's record received within one rolling
+/// second (batch items count one each), and that path.
+pub fn busiest_second(records: &[sim::RequestRecord]) -> (u32, String) {
+    let mut by_path: std::collections::BTreeMap<String, Vec<(i64, u32)>> = Default::default();
+    for r in records {
+        let path = match r.method.as_str() {
+            // The trade WebSocket records its op; it shares the REST path's budget.
+            "WS" => format!("/v5/{}", r.path.replace('.', "/")),
+            "POST" if r.path.starts_with("/v5/order/") => r.path.clone(),
+            _ => continue,
+        };
+        let units = serde_json::from_str::<serde_json::Value>(&r.body)
+            .ok()
+            .and_then(|v| {
+                let body = v.get("args").and_then(|a| a.get(0)).cloned().unwrap_or(v);
+                body.get("request")
+                    .and_then(|x| x.as_array())
+                    .map(|a| a.len() as u32)
+            })
+            .unwrap_or(1);
+        by_path.entry(path).or_default().push((r.time_ms, units));
+    }
+    let mut best = (0, String::new());
+    for (path, mut v) in by_path {
+        v.sort_unstable();
+        for (i, &(start, _)) in v.iter().enumerate() {
+            let units: u32 = v[i..]
+                .iter()
+                .take_while(|(t, _)| *t < start + 1_000)
+                .map(|(_, u)| u)
+                .sum();
+            if units > best.0 {
+                best = (units, path.clone());
+            }
+        }
+    }
+    best
+}

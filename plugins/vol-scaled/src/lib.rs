@@ -163,6 +163,14 @@ pub fn full_spread(c: f64, sigma: f64, mid: f64, min_spread: f64, max_spread: Op
     }
 }
 
+/// Spread factor of this build: 1, or 2 when compiled with `QUOTER_VOL_WIDE` set, as the
+/// `vol-wide` test fixture does (a second build that quotes differently, for hot-swap tests).
+const BUILD_SPREAD_FACTOR: f64 = if option_env!("QUOTER_VOL_WIDE").is_some() {
+    2.0
+} else {
+    1.0
+};
+
 /// The vol-scaled strategy.
 #[derive(Debug)]
 pub struct VolScaled {
@@ -180,7 +188,8 @@ impl VolScaled {
     pub fn first_level(&self, mid: f64, sigma: f64, position: f64, tick: f64) -> (f64, f64) {
         let p = &self.params;
         let centre = mid * (1.0 - position * p.skew_bps_per_unit / 1e4);
-        let mut spread = full_spread(p.vol_multiplier, sigma, mid, p.min_spread, p.max_spread);
+        let mut spread = BUILD_SPREAD_FACTOR
+            * full_spread(p.vol_multiplier, sigma, mid, p.min_spread, p.max_spread);
         let min_ticks = f64::from(p.min_spread_ticks) * tick;
         if spread < min_ticks {
             spread = min_ticks;

@@ -5,7 +5,7 @@
 
 use super::request::str_field;
 pub use super::request::{OrderRequest, dec_field, parse_category, parse_order_request};
-use super::types::{Fill, Order, OrderStatus, OrderType, Side, Tif};
+use super::types::{Fill, Order, OrderStatus, OrderType, Position, Side, Tif};
 use super::{ApiError, Engine, render};
 use crate::config::Category;
 use rust_decimal::Decimal;
@@ -480,8 +480,10 @@ impl Engine {
             a.fills.drain(..super::account::FILLS_KEEP / 2);
         }
         a.fills.push(fill.clone());
-        self.push_private(acct, "execution", render::execution_json(&fill, true));
-        self.push_private(acct, "execution.fast", render::execution_fast_json(&fill));
+        if self.wants_private(acct) {
+            self.push_private_row(acct, "execution", &render::execution_row(&fill, true));
+            self.push_private_row(acct, "execution.fast", &render::execution_fast_row(&fill));
+        }
         let filled = self.accounts[acct].open[order_id].status == OrderStatus::Filled;
         if filled {
             self.finish(acct, order_id, mi);
@@ -506,26 +508,35 @@ impl Engine {
     }
 
     fn push_order(&mut self, o: &Order, mi: usize) {
-        let v = render::order_json(o, &self.markets[mi].inst);
-        self.push_private(o.account, "order", v);
+        if !self.wants_private(o.account) {
+            return;
+        }
+        if let Some(buf) = super::row_bytes(&render::order_row(o, &self.markets[mi].inst)) {
+            self.pending.push((o.account, "order", buf));
+        }
     }
 
     /// Push the position (linear) and the wallet of an account.
     pub(crate) fn push_position_wallet(&mut self, acct: usize, mi: usize) {
+        if !self.wants_private(acct) {
+            return;
+        }
         let inst = &self.markets[mi].inst;
         if inst.category == Category::Linear {
-            let sym = inst.symbol.clone();
             let mark = self.mark_of_market(mi);
+            let flat = Position::default();
             let p = self.accounts[acct]
                 .positions
-                .get(&sym)
-                .cloned()
-                .unwrap_or_default();
-            let v = render::position_json(&sym, &p, mark, true);
-            self.push_private(acct, "position", v);
+                .get(&inst.symbol)
+                .unwrap_or(&flat);
+            if let Some(buf) = super::row_bytes(&render::position_row(&inst.symbol, p, mark, true))
+            {
+                self.pending.push((acct, "position", buf));
+            }
         }
-        let w = render::wallet_json(self, &self.accounts[acct]);
-        self.push_private(acct, "wallet", w);
+        if let Some(buf) = super::row_bytes(&render::wallet_row(self, &self.accounts[acct])) {
+            self.pending.push((acct, "wallet", buf));
+        }
     }
 
     /// Cancel one order by id or link id.

@@ -217,7 +217,18 @@ pub struct Engine {
     spot_id: u64,
     priority: u64,
     exec_seq: i64,
-    pending: Vec<(usize, &'static str, serde_json::Value)>,
+    /// Queued private pushes: (account, topic, one serialised `data` item).
+    pending: Vec<(usize, &'static str, Vec<u8>)>,
+    /// An account changed since the last [`Engine::flush`] (pushes may have been skipped
+    /// for want of listeners; waiters are woken all the same).
+    changed: bool,
+}
+
+/// A row as JSON text (rows are plain data: `None` is not expected).
+pub(crate) fn row_bytes(row: &impl serde::Serialize) -> Option<Vec<u8>> {
+    let mut buf = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut buf, row).ok()?;
+    Some(buf)
 }
 
 /// Wall-clock milliseconds.
@@ -323,6 +334,7 @@ impl Engine {
             priority: 0,
             exec_seq: 5_000_000_000,
             pending: Vec::new(),
+            changed: false,
         }
     }
 
@@ -338,14 +350,18 @@ impl Engine {
     pub fn uuid(&mut self) -> String {
         let v: u128 = self.id_rng.r#gen();
         let h = format!("{v:032x}");
-        format!(
-            "{}-{}-4{}-a{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[13..16],
-            &h[17..20],
-            &h[20..32]
-        )
+        let mut s = String::with_capacity(36);
+        for (part, lead) in [
+            (&h[0..8], ""),
+            (&h[8..12], "-"),
+            (&h[13..16], "-4"),
+            (&h[17..20], "-a"),
+            (&h[20..32], "-"),
+        ] {
+            s.push_str(lead);
+            s.push_str(part);
+        }
+        s
     }
 
     /// A new order id: UUID for linear, 19 digits for spot.
@@ -387,19 +403,35 @@ impl Engine {
         m.inst.px(m.model.mid_ticks.round() as i64)
     }
 
-    /// Queue a private push (sent by [`Engine::flush`]).
-    pub fn push_private(&mut self, acct: usize, topic: &'static str, data: serde_json::Value) {
-        self.pending.push((acct, topic, data));
+    /// Whether anyone listens to the private pushes of `acct` (a connection authenticated as
+    /// it); nothing else consumes them, so without listeners they are not rendered. Either
+    /// way the account counts as changed for [`Engine::flush`].
+    pub fn wants_private(&mut self, acct: usize) -> bool {
+        self.changed = true;
+        self.private_tx[acct].receiver_count() > 0
+    }
+
+    /// Queue a private push (sent by [`Engine::flush`]) of a row, serialised straight to text.
+    pub fn push_private_row(
+        &mut self,
+        acct: usize,
+        topic: &'static str,
+        row: &impl serde::Serialize,
+    ) {
+        self.changed = true;
+        if let Some(buf) = row_bytes(row) {
+            self.pending.push((acct, topic, buf));
+        }
     }
 
     /// Send queued private pushes grouped by account and topic, and wake waiters.
     pub fn flush(&mut self) {
-        if self.pending.is_empty() {
+        if !std::mem::take(&mut self.changed) && self.pending.is_empty() {
             return;
         }
         let pending = std::mem::take(&mut self.pending);
         let now = self.now_ms();
-        let mut groups: Vec<(usize, &'static str, Vec<serde_json::Value>)> = Vec::new();
+        let mut groups: Vec<(usize, &'static str, Vec<Vec<u8>>)> = Vec::new();
         for (a, t, v) in pending {
             match groups.iter_mut().find(|g| g.0 == a && g.1 == t) {
                 Some(g) => g.2.push(v),
@@ -407,17 +439,51 @@ impl Engine {
             }
         }
         for (a, topic, data) in groups {
-            let mut env = serde_json::json!({
-                "topic": topic,
-                "creationTime": now,
-                "data": data,
-            });
+            use std::io::Write;
+            let len: usize = data.iter().map(|d| d.len() + 1).sum();
+            let mut buf = Vec::with_capacity(128 + len);
+            let _ = write!(buf, "{{\"topic\":\"{topic}\"");
             if topic != "execution.fast" {
-                env["id"] = serde_json::Value::String(format!("{}{}", a, self.uuid()));
+                let _ = write!(buf, ",\"id\":\"{}{}\"", a, self.uuid());
             }
-            let text: Utf8Bytes = env.to_string().into();
-            let _ = self.private_tx[a].send(PrivateMsg { topic, text });
+            let _ = write!(buf, ",\"creationTime\":{now},\"data\":[");
+            for (i, d) in data.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                buf.extend_from_slice(d);
+            }
+            buf.extend_from_slice(b"]}");
+            // Every piece is JSON text written from `str`s.
+            let Ok(text) = String::from_utf8(buf) else {
+                continue;
+            };
+            let _ = self.private_tx[a].send(PrivateMsg {
+                topic,
+                text: text.into(),
+            });
         }
         self.notify.notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_is_version_4_shaped() {
+        let mut e = Engine::new(&SimConfig::default());
+        for _ in 0..100 {
+            let id = e.uuid();
+            let parts: Vec<&str> = id.split('-').collect();
+            let lens: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+            assert_eq!(lens, [8, 4, 4, 4, 12], "{id}");
+            assert!(
+                parts[2].starts_with('4') && parts[3].starts_with('a'),
+                "{id}"
+            );
+            assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
+        }
     }
 }

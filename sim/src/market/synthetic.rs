@@ -8,6 +8,7 @@
 use crate::engine::book::DisplayedBook;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 
 /// Parameters of the model, in ticks and lots.
 #[derive(Debug, Clone)]
@@ -99,21 +100,29 @@ impl SyntheticModel {
 
     /// Move levels to follow the mid, drop crossed/out-of-depth ones, refill gaps with
     /// probability `refill`, and perturb a few sizes.
+    ///
+    /// Runs every step of every symbol, so it touches only the ends of each side and the
+    /// gaps: a side that already fills its whole price range is left alone.
     fn reshape(&mut self, book: &mut DisplayedBook, refill: f64) {
         let (bid_top, ask_top) = self.quote_ticks();
         let depth = self.params.depth as i64;
         let bid_low = bid_top - depth + 1;
         let ask_high = ask_top + depth - 1;
-        book.bids.retain(|p, _| *p <= bid_top && *p >= bid_low);
-        book.asks.retain(|p, _| *p >= ask_top && *p <= ask_high);
-        for p in (bid_low.max(1)..=bid_top).rev() {
-            if !book.bids.contains_key(&p) && (refill >= 1.0 || self.rng.r#gen::<f64>() < refill) {
+        trim(&mut book.bids, bid_low.max(1), bid_top);
+        trim(&mut book.asks, ask_top, ask_high);
+        // Prices to refill, in the order the generator draws them (bids from the top down,
+        // asks from the top up), so the random sequence does not depend on how gaps are found.
+        let mut gaps = Vec::new();
+        missing(&book.bids, bid_low.max(1), bid_top, true, &mut gaps);
+        for p in gaps.drain(..) {
+            if refill >= 1.0 || self.rng.r#gen::<f64>() < refill {
                 let s = self.level_size();
                 book.bids.insert(p, s);
             }
         }
-        for p in ask_top..=ask_high {
-            if !book.asks.contains_key(&p) && (refill >= 1.0 || self.rng.r#gen::<f64>() < refill) {
+        missing(&book.asks, ask_top, ask_high, false, &mut gaps);
+        for p in gaps.drain(..) {
+            if refill >= 1.0 || self.rng.r#gen::<f64>() < refill {
                 let s = self.level_size();
                 book.asks.insert(p, s);
             }
@@ -183,6 +192,39 @@ impl SyntheticModel {
     }
 }
 
+/// Remove the levels outside `lo..=hi` (only the ends of the map are visited).
+fn trim(side: &mut BTreeMap<i64, i64>, lo: i64, hi: i64) {
+    while side.last_key_value().is_some_and(|(p, _)| *p > hi) {
+        side.pop_last();
+    }
+    while side.first_key_value().is_some_and(|(p, _)| *p < lo) {
+        side.pop_first();
+    }
+}
+
+/// Append to `out` the prices of `lo..=hi` without a level (all keys are within the range),
+/// descending or ascending.
+fn missing(side: &BTreeMap<i64, i64>, lo: i64, hi: i64, descending: bool, out: &mut Vec<i64>) {
+    if hi < lo || side.len() as i64 == hi - lo + 1 {
+        return;
+    }
+    if descending {
+        let mut next = hi;
+        for p in side.range(lo..=hi).rev().map(|(p, _)| *p) {
+            out.extend((p + 1..=next).rev());
+            next = p - 1;
+        }
+        out.extend((lo..=next).rev());
+    } else {
+        let mut next = lo;
+        for p in side.range(lo..=hi).map(|(p, _)| *p) {
+            out.extend(next..p);
+            next = p + 1;
+        }
+        out.extend(next..=hi);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +256,75 @@ mod tests {
         };
         assert_eq!(run(1), run(1));
         assert_ne!(run(1).0, run(2).0);
+    }
+
+    /// The straightforward reshape (visit every price of the range), as reference.
+    fn reshape_reference(m: &mut SyntheticModel, book: &mut DisplayedBook, refill: f64) {
+        let (bid_top, ask_top) = m.quote_ticks();
+        let depth = m.params.depth as i64;
+        let bid_low = bid_top - depth + 1;
+        let ask_high = ask_top + depth - 1;
+        book.bids.retain(|p, _| *p <= bid_top && *p >= bid_low);
+        book.asks.retain(|p, _| *p >= ask_top && *p <= ask_high);
+        for p in (bid_low.max(1)..=bid_top).rev() {
+            if !book.bids.contains_key(&p) && (refill >= 1.0 || m.rng.r#gen::<f64>() < refill) {
+                let s = m.level_size();
+                book.bids.insert(p, s);
+            }
+        }
+        for p in ask_top..=ask_high {
+            if !book.asks.contains_key(&p) && (refill >= 1.0 || m.rng.r#gen::<f64>() < refill) {
+                let s = m.level_size();
+                book.asks.insert(p, s);
+            }
+        }
+        let near = depth.clamp(1, 20);
+        for _ in 0..3 {
+            let off = m.rng.gen_range(0..near);
+            let s = m.level_size();
+            if m.rng.r#gen::<bool>() {
+                if let Some(v) = book.bids.get_mut(&(bid_top - off)) {
+                    *v = s;
+                }
+            } else if let Some(v) = book.asks.get_mut(&(ask_top + off)) {
+                *v = s;
+            }
+        }
+    }
+
+    #[test]
+    fn reshape_matches_reference() {
+        let mut p = params();
+        p.volatility = 0.05;
+        p.start_mid_ticks = 60.0;
+        let mut a = SyntheticModel::new(p, 5);
+        let mut b = DisplayedBook::default();
+        a.init_book(&mut b);
+        let mut r = a.clone();
+        let mut rb = b.clone();
+        let mut holes = ChaCha8Rng::seed_from_u64(11);
+        for _ in 0..3000 {
+            // Punch holes as the flow would, then move the mid and reshape both ways.
+            for _ in 0..holes.gen_range(0..4) {
+                let off = holes.gen_range(0..60);
+                let (bb, ba) = a.quote_ticks();
+                if holes.r#gen::<bool>() {
+                    b.bids.remove(&(bb - off));
+                    rb.bids.remove(&(bb - off));
+                } else {
+                    b.asks.remove(&(ba + off));
+                    rb.asks.remove(&(ba + off));
+                }
+            }
+            let z = holes.gen_range(-3.0..3.0);
+            a.mid_ticks = (a.mid_ticks + z).max(10.0);
+            r.mid_ticks = a.mid_ticks;
+            a.reshape(&mut b, 0.3);
+            reshape_reference(&mut r, &mut rb, 0.3);
+            assert_eq!(b.bids, rb.bids);
+            assert_eq!(b.asks, rb.asks);
+        }
+        assert_eq!(a.rng.r#gen::<u64>(), r.rng.r#gen::<u64>());
     }
 
     #[test]

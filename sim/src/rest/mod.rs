@@ -123,7 +123,14 @@ pub fn page(query: &HashMap<String, String>, limit: usize, total: usize) -> (usi
 
 /// The envelope.
 pub fn envelope(code: i64, msg: &str, result: Value, ext: Value, time: i64) -> Value {
-    json!({"retCode": code, "retMsg": msg, "result": result, "retExtInfo": ext, "time": time})
+    // Built by hand: `json!` would deep-copy `result` and `ext`.
+    let mut m = serde_json::Map::new();
+    m.insert("retCode".into(), code.into());
+    m.insert("retMsg".into(), msg.into());
+    m.insert("result".into(), result);
+    m.insert("retExtInfo".into(), ext);
+    m.insert("time".into(), time.into());
+    Value::Object(m)
 }
 
 /// Result of an endpoint: result object and retExtInfo.

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::json::Cursor;
 use super::messages::{
     BybitEnvelope, BybitExecutionMsg, BybitOrderMsg, BybitPositionMsg, BybitPrivateMsg,
-    BybitRateLimit, BybitTickerMsg, BybitTradeMsg, BybitWalletMsg, BybitWsControl,
+    BybitRateLimit, BybitTickerMsg, BybitTradeMsg, BybitTradeReply, BybitWalletMsg, BybitWsControl,
 };
 use crate::book::{BookUpdate, RawLevel, UpdateKind};
 
@@ -340,6 +340,11 @@ pub fn parse_ws_control(text: &str) -> Result<BybitWsControl, ParseError> {
     serde_json::from_str(text).map_err(serde_err("control"))
 }
 
+/// Parse a trade-stream (`/v5/trade`) reply: an order op's answer, auth or pong.
+pub fn parse_trade_reply(text: &str) -> Result<BybitTradeReply, ParseError> {
+    serde_json::from_str(text).map_err(serde_err("trade reply"))
+}
+
 /// A message of the private stream.
 #[derive(Clone, Debug, PartialEq)]
 pub enum BybitPrivateEvent {
@@ -387,8 +392,9 @@ pub fn parse_ext_info<T: DeserializeOwned>(envelope: &BybitEnvelope) -> Result<T
     T::deserialize(&envelope.ret_ext_info).map_err(serde_err("REST retExtInfo"))
 }
 
-/// Read the `X-Bapi-Limit`, `X-Bapi-Limit-Status` and `X-Bapi-Limit-Reset-Timestamp` headers
-/// (names compared case-insensitively). `None` when none of them is present.
+/// Read the `X-Bapi-Limit`, `X-Bapi-Limit-Status` and `X-Bapi-Limit-Reset-Timestamp` headers,
+/// and `Timenow` (names compared case-insensitively). `None` when none of the three limit
+/// headers is present.
 pub fn parse_rate_limit_headers<'a, I>(headers: I) -> Option<BybitRateLimit>
 where
     I: IntoIterator<Item = (&'a str, Cow<'a, str>)>,
@@ -397,10 +403,15 @@ where
         limit: None,
         remaining: None,
         reset_at_ms: None,
+        server_time_ms: None,
     };
     let mut any = false;
     for (name, value) in headers {
         let value = value.trim();
+        if name.eq_ignore_ascii_case("timenow") {
+            limit.server_time_ms = value.parse().ok();
+            continue;
+        }
         if name.eq_ignore_ascii_case("x-bapi-limit") {
             limit.limit = value.parse().ok();
         } else if name.eq_ignore_ascii_case("x-bapi-limit-status") {

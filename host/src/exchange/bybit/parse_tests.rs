@@ -608,9 +608,22 @@ fn rate_limit_headers_sample() {
         BybitRateLimit {
             limit: Some(10),
             remaining: Some(9),
-            reset_at_ms: Some(1696166745962)
+            reset_at_ms: Some(1696166745962),
+            server_time_ms: Some(1696166745962),
         }
     );
+    // The reset read as a delay on our clock, whatever its offset from the exchange's.
+    let rl = BybitRateLimit {
+        reset_at_ms: Some(1_000_400),
+        server_time_ms: Some(1_000_100),
+        ..rl
+    };
+    assert_eq!(rl.reset_local_ms(5_000), Some(5_300));
+    let no_time = BybitRateLimit {
+        server_time_ms: None,
+        ..rl
+    };
+    assert_eq!(no_time.reset_local_ms(5_000), Some(1_000_400));
     let lower = [("x-bapi-limit-status", Cow::Borrowed("0"))];
     assert_eq!(parse_rate_limit_headers(lower).unwrap().remaining, Some(0));
     assert_eq!(
@@ -667,4 +680,72 @@ proptest! {
             }
         }
     }
+}
+
+#[test]
+fn trade_reply_samples() {
+    // (file, reqId, retCode, op, X-Bapi-Limit, -Status, -Reset-Timestamp, Timenow)
+    let cases = [
+        (
+            "ws-trade-create-response.json",
+            Some("test-005"),
+            0,
+            "order.create",
+            Some((10, 9, 1711001595208, 1711001595209)),
+        ),
+        (
+            "ws-trade-create-response-spot.json",
+            Some("1"),
+            0,
+            "order.create",
+            Some((20, 19, 1714235558880, 1714235558881)),
+        ),
+        (
+            "ws-trade-create-batch-response.json",
+            None,
+            0,
+            "order.create-batch",
+            Some((150, 147, 1740453408555, 1740453408556)),
+        ),
+        (
+            "ws-trade-create-error-170131.json",
+            Some("1"),
+            170131,
+            "order.create",
+            Some((20, 19, 1714236608944, 1714236608946)),
+        ),
+        ("ws-trade-pong.json", None, 0, "pong", None),
+        ("ws-trade-auth-response.json", None, 0, "auth", None),
+    ];
+    for (file, req_id, code, op, limits) in cases {
+        let r = parse_trade_reply(&load(file)).unwrap();
+        assert_eq!(
+            (r.req_id.as_deref(), r.ret_code, r.op.as_str()),
+            (req_id, code, op),
+            "{file}"
+        );
+        let rl = r
+            .rate_limit()
+            .map(|l| (l.limit, l.remaining, l.reset_at_ms, l.server_time_ms));
+        let want = limits.map(|(l, s, reset, now)| (Some(l), Some(s), Some(reset), Some(now)));
+        assert_eq!(rl, want, "{file}");
+    }
+    // Batch items decode through the same envelope path as REST.
+    let r = parse_trade_reply(&load("ws-trade-create-batch-response.json")).unwrap();
+    let env = r.to_envelope();
+    let acks: BybitAckList = parse_result(&env).unwrap();
+    let ext: BybitBatchExtInfo = parse_ext_info(&env).unwrap();
+    assert_eq!(acks.list.len(), 3);
+    assert_eq!(acks.list[1].order_link_id, "batch-001");
+    assert_eq!(
+        ext.list.iter().map(|s| s.code).collect::<Vec<_>>(),
+        [10001; 3]
+    );
+    let r = parse_trade_reply(&load("ws-trade-create-response.json")).unwrap();
+    let ack: BybitOrderAck = parse_result(&r.to_envelope()).unwrap();
+    assert_eq!(ack.order_id, "a4c1718e-fe53-4659-a118-1f6ecce04ad9");
+    assert!(
+        parse_trade_reply(r#"{"op":"pong"}"#).is_err(),
+        "retCode is required"
+    );
 }

@@ -9,8 +9,10 @@ use serde::Deserialize;
 use super::de;
 
 mod rest;
+mod trade;
 
 pub use rest::*;
+pub use trade::*;
 
 /// Order or trade side.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]

@@ -188,6 +188,23 @@ pub struct BybitRateLimit {
     pub limit: Option<u32>,
     /// Requests left in the current window.
     pub remaining: Option<u32>,
-    /// When the window resets, ms since the Unix epoch.
+    /// When the window resets, ms since the Unix epoch on the exchange's clock.
     pub reset_at_ms: Option<i64>,
+    /// The exchange's clock when it answered (`Timenow`), ms; with it, `reset_at_ms` can be
+    /// read as a delay, whatever the offset between the clocks.
+    pub server_time_ms: Option<i64>,
+}
+
+impl BybitRateLimit {
+    /// `reset_at_ms` on the local clock, for an answer seen at `local_now_ms`: the exchange's
+    /// delay until the reset (`reset - Timenow`) added to `local_now_ms`, so clock offsets
+    /// cancel out (the answer's travel time only makes it later, never too early); the raw
+    /// timestamp when `Timenow` is missing.
+    pub fn reset_local_ms(&self, local_now_ms: i64) -> Option<i64> {
+        let reset = self.reset_at_ms?;
+        Some(match self.server_time_ms {
+            Some(server_now) => local_now_ms.saturating_add(reset.saturating_sub(server_now)),
+            None => reset,
+        })
+    }
 }

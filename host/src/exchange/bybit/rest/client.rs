@@ -25,6 +25,18 @@ pub struct RestReply<T> {
     pub rate_limit: Option<BybitRateLimit>,
 }
 
+/// An answer before decoding: what a caller needs to keep the rate-limit headers even when the
+/// envelope carries an error.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestRawReply {
+    /// HTTP status.
+    pub status: u16,
+    /// The body text.
+    pub body: String,
+    /// Rate-limit headers, when sent.
+    pub rate_limit: Option<BybitRateLimit>,
+}
+
 /// A REST client for one base URL and (optionally) one account.
 #[derive(Clone, Debug)]
 pub struct RestClient {
@@ -88,6 +100,23 @@ impl RestClient {
         path: &str,
         body: String,
     ) -> Result<RestReply<T>, RestError> {
+        let req = self.signed_post(path, body)?;
+        self.send(req, path).await
+    }
+
+    /// Signed `POST path` like [`post_signed`](Self::post_signed), returning the answer
+    /// undecoded; errors are transport failures and timeouts only.
+    pub async fn post_signed_raw(
+        &self,
+        path: &str,
+        body: String,
+    ) -> Result<RestRawReply, RestError> {
+        let raw = self.send_raw(self.signed_post(path, body)?).await?;
+        debug!(%path, status = raw.status, remaining = ?raw.rate_limit.and_then(|r| r.remaining), "bybit REST reply");
+        Ok(raw)
+    }
+
+    fn signed_post(&self, path: &str, body: String) -> Result<reqwest::RequestBuilder, RestError> {
         let mut req = self
             .http
             .post(self.url(path, ""))
@@ -95,7 +124,7 @@ impl RestClient {
         for (name, value) in self.auth_headers(&body)? {
             req = req.header(name, value);
         }
-        self.send(req.body(body), path).await
+        Ok(req.body(body))
     }
 
     fn url(&self, path: &str, query: &str) -> String {
@@ -118,11 +147,7 @@ impl RestClient {
         Ok(creds.rest_headers(now_ms, self.recv_window_ms, payload))
     }
 
-    async fn send<T: DeserializeOwned>(
-        &self,
-        req: reqwest::RequestBuilder,
-        path: &str,
-    ) -> Result<RestReply<T>, RestError> {
+    async fn send_raw(&self, req: reqwest::RequestBuilder) -> Result<RestRawReply, RestError> {
         let resp = req.send().await.map_err(classify)?;
         let status = resp.status().as_u16();
         let rate_limit = parse_rate_limit_headers(
@@ -131,6 +156,23 @@ impl RestClient {
                 .filter_map(|(k, v)| Some((k.as_str(), Cow::Borrowed(v.to_str().ok()?)))),
         );
         let body = resp.text().await.map_err(classify)?;
+        Ok(RestRawReply {
+            status,
+            body,
+            rate_limit,
+        })
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+        path: &str,
+    ) -> Result<RestReply<T>, RestError> {
+        let RestRawReply {
+            status,
+            body,
+            rate_limit,
+        } = self.send_raw(req).await?;
         debug!(%path, status, remaining = ?rate_limit.and_then(|r| r.remaining), "bybit REST reply");
         let envelope = decode_response(status, &body)?;
         let result = parse_result(&envelope)?;

@@ -3,10 +3,12 @@
 //! [`public`] runs one public connection for a set of symbols (`orderbook.{depth}`,
 //! `publicTrade`, `tickers`): application ping, reconnect with backoff and jitter, parsed events
 //! on a bounded channel. [`private`] runs the account stream (auth, `order`, `execution`,
-//! `position`, `wallet`).
+//! `position`, `wallet`). [`trade`] sends orders over the trade stream (auth, `order.*` ops
+//! correlated by `reqId`, ping, reconnect).
 
 pub mod private;
 pub mod public;
+pub mod trade;
 
 pub use private::{
     PrivateStreamConfig, PrivateStreamEvent, PrivateStreamHandle, PrivateStreamTask,
@@ -14,6 +16,9 @@ pub use private::{
 pub use public::{
     PublicStreamCommand, PublicStreamConfig, PublicStreamEvent, PublicStreamHandle,
     PublicStreamTask, WsError, subscribe_requests,
+};
+pub use trade::{
+    TradeCommand, TradeError, TradeLink, TradeStreamConfig, TradeStreamHandle, TradeStreamTask,
 };
 
 use std::time::Duration;

@@ -45,6 +45,9 @@ pub enum WsError {
     /// The server closed the connection or stopped answering.
     #[error("connection lost: {0}")]
     Lost(&'static str),
+    /// The stream did not come up in time (the last reason it gave).
+    #[error("not connected: {0}")]
+    NotConnected(String),
 }
 
 /// Settings of one public connection.
@@ -155,6 +158,16 @@ pub enum PublicStreamCommand {
         /// The symbol.
         symbol: String,
     },
+    /// Start carrying `symbol` (subscribe its topics now and after every reconnect).
+    AddSymbol {
+        /// The symbol.
+        symbol: String,
+    },
+    /// Stop carrying `symbol` (unsubscribe its topics).
+    RemoveSymbol {
+        /// The symbol.
+        symbol: String,
+    },
     /// Close the socket and end the task.
     Shutdown,
 }
@@ -179,6 +192,23 @@ impl PublicStreamHandle {
     /// does not allocate. Never blocks; the buffer is dropped when the pool is full.
     pub fn recycle(&self, update: BookUpdate) {
         let _ = self.spare_books.try_send(update);
+    }
+
+    /// Subscribe `symbol` on this connection. Never blocks; `false` when the task is gone or
+    /// its command queue is full.
+    pub fn add_symbol(&self, symbol: &str) -> bool {
+        let cmd = PublicStreamCommand::AddSymbol {
+            symbol: symbol.to_owned(),
+        };
+        self.commands.try_send(cmd).is_ok()
+    }
+
+    /// Unsubscribe `symbol` from this connection. Never blocks.
+    pub fn remove_symbol(&self, symbol: &str) -> bool {
+        let cmd = PublicStreamCommand::RemoveSymbol {
+            symbol: symbol.to_owned(),
+        };
+        self.commands.try_send(cmd).is_ok()
     }
 
     /// Stop the task (it closes the socket).
@@ -252,10 +282,18 @@ impl PublicStreamTask {
             warn!(url = %self.config.url, %reason, delay_ms = delay.as_millis() as u64, "public stream lost, reconnecting");
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
-                cmd = self.commands.recv() => {
-                    if matches!(cmd, None | Some(PublicStreamCommand::Shutdown)) {
-                        return;
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(PublicStreamCommand::Shutdown) => return,
+                    // Between connections: the next session subscribes the new set.
+                    Some(PublicStreamCommand::AddSymbol { symbol }) => {
+                        if !self.config.symbols.contains(&symbol) {
+                            self.config.symbols.push(symbol);
+                        }
                     }
+                    Some(PublicStreamCommand::RemoveSymbol { symbol }) => {
+                        self.config.symbols.retain(|s| *s != symbol);
+                    }
+                    Some(PublicStreamCommand::ResyncBook { .. }) => {}
                 }
             }
         }
@@ -329,6 +367,26 @@ impl PublicStreamTask {
                             }
                         }
                         debug!(%symbol, "book resubscribed for a fresh snapshot");
+                    }
+                    Some(PublicStreamCommand::AddSymbol { symbol }) => {
+                        if !self.config.symbols.contains(&symbol) {
+                            let topics = self.config.topics_for(&symbol);
+                            self.config.symbols.push(symbol.clone());
+                            for req in subscribe_requests("subscribe", &topics, self.config.max_args_per_request)? {
+                                ws.send(Message::text(req)).await?;
+                            }
+                            info!(%symbol, "symbol subscribed");
+                        }
+                    }
+                    Some(PublicStreamCommand::RemoveSymbol { symbol }) => {
+                        if let Some(at) = self.config.symbols.iter().position(|s| *s == symbol) {
+                            self.config.symbols.remove(at);
+                            let topics = self.config.topics_for(&symbol);
+                            for req in subscribe_requests("unsubscribe", &topics, self.config.max_args_per_request)? {
+                                ws.send(Message::text(req)).await?;
+                            }
+                            info!(%symbol, "symbol unsubscribed");
+                        }
                     }
                 },
             }

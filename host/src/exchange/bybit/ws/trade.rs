@@ -1,0 +1,469 @@
+//! The trade WebSocket (`/v5/trade`, one per process): authenticate like the private stream,
+//! send `order.*` ops each with a unique `reqId`, match replies to requests, ping, reconnect.
+//!
+//! Outcomes, as the order router needs them:
+//! - a reply → `Ok(reply)` (its `retCode` may still be a business error);
+//! - refused before anything was written (not connected, task stopped) → an error for which
+//!   [`TradeError::outcome_unknown`] is false: nothing reached the exchange;
+//! - written, then the connection dropped or no reply came in time → an error for which
+//!   [`TradeError::outcome_unknown`] is true: the order may have been executed. Such a request
+//!   is never resent; the caller reconciles.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tracing::{debug, info, warn};
+
+use super::Backoff;
+use super::public::WsError;
+use crate::exchange::bybit::messages::BybitTradeReply;
+use crate::exchange::bybit::parse::parse_trade_reply;
+use crate::exchange::bybit::sign::Credentials;
+
+/// Settings of the trade stream.
+#[derive(Clone, Debug)]
+pub struct TradeStreamConfig {
+    /// `wss://stream.bybit.com/v5/trade` or the simulator's URL.
+    pub url: String,
+    /// Key and secret.
+    pub credentials: Credentials,
+    /// `X-BAPI-RECV-WINDOW` of every request, ms.
+    pub recv_window_ms: u64,
+    /// A request unanswered this long has an unknown outcome.
+    pub request_timeout: Duration,
+    /// How far ahead the auth `expires` lies.
+    pub auth_expiry: Duration,
+    /// Give up on a connect or auth reply after this long.
+    pub auth_timeout: Duration,
+    /// Interval of the application ping.
+    pub ping_interval: Duration,
+    /// Reconnect after this long without any frame (pongs count).
+    pub idle_timeout: Duration,
+    /// First reconnect delay.
+    pub backoff_initial: Duration,
+    /// Largest reconnect delay.
+    pub backoff_max: Duration,
+    /// Capacity of the command channel.
+    pub command_capacity: usize,
+}
+
+impl TradeStreamConfig {
+    /// Defaults: 5 s receive window and request timeout, ping every 20 s.
+    pub fn new(url: impl Into<String>, credentials: Credentials) -> Self {
+        Self {
+            url: url.into(),
+            credentials,
+            recv_window_ms: 5_000,
+            request_timeout: Duration::from_secs(5),
+            auth_expiry: Duration::from_secs(10),
+            auth_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+            command_capacity: 1024,
+        }
+    }
+}
+
+/// Why a trade request got no reply.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TradeError {
+    /// The stream is (re)connecting; nothing was sent.
+    #[error("trade stream not connected")]
+    NotConnected,
+    /// The stream task is gone; nothing was sent.
+    #[error("trade stream stopped")]
+    Stopped,
+    /// The connection dropped after the request was written: it may have been executed.
+    #[error("trade connection lost before the reply")]
+    Lost,
+    /// No reply in time: the request may have been executed.
+    #[error("no trade reply within {0:?}")]
+    Timeout(Duration),
+}
+
+impl TradeError {
+    /// The request may have reached the exchange: reconcile, never resend blindly.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Self::Lost | Self::Timeout(_))
+    }
+}
+
+type Reply = oneshot::Sender<Result<BybitTradeReply, TradeError>>;
+
+/// Messages into the [`TradeStreamTask`].
+#[derive(Debug)]
+pub enum TradeCommand {
+    /// Write `frame` (carrying `req_id`) and answer on `reply`.
+    Request {
+        /// The frame's `reqId`.
+        req_id: String,
+        /// The whole request frame.
+        frame: String,
+        /// Where the reply goes.
+        reply: Reply,
+    },
+    /// Close the socket and stop.
+    Shutdown,
+}
+
+/// The connection state the task publishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TradeLink {
+    /// Connecting or authenticating.
+    Connecting,
+    /// Authenticated: requests are sent.
+    Up,
+    /// Lost, waiting to reconnect.
+    Down {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Cheap-to-clone handle of a running [`TradeStreamTask`].
+#[derive(Clone, Debug)]
+pub struct TradeStreamHandle {
+    commands: mpsc::Sender<TradeCommand>,
+    link: watch::Receiver<TradeLink>,
+    ids: Arc<ReqIds>,
+    recv_window_ms: u64,
+    request_timeout: Duration,
+}
+
+#[derive(Debug)]
+struct ReqIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// A trade request frame: `{reqId, header{X-BAPI-TIMESTAMP, X-BAPI-RECV-WINDOW}, op, args}`
+/// with header values as strings (Bybit's docs; pybit sends numbers, both are accepted).
+pub fn trade_request(
+    req_id: &str,
+    timestamp_ms: i64,
+    recv_window_ms: u64,
+    op: &str,
+    arg: &serde_json::Value,
+) -> String {
+    serde_json::json!({
+        "reqId": req_id,
+        "header": {
+            "X-BAPI-TIMESTAMP": timestamp_ms.to_string(),
+            "X-BAPI-RECV-WINDOW": recv_window_ms.to_string(),
+        },
+        "op": op,
+        "args": [arg],
+    })
+    .to_string()
+}
+
+impl TradeStreamHandle {
+    /// Send `op` (`order.create`, `order.amend-batch`, ...) with the single argument `arg`
+    /// (the REST body of the same operation) and wait for its reply.
+    pub async fn request(
+        &self,
+        op: &str,
+        arg: &serde_json::Value,
+    ) -> Result<BybitTradeReply, TradeError> {
+        if *self.link.borrow() != TradeLink::Up {
+            return Err(TradeError::NotConnected);
+        }
+        // Unique for the life of the process (Bybit answers 20006 to a repeated reqId).
+        let n = self.ids.next.fetch_add(1, Ordering::Relaxed);
+        let req_id = format!("{}-{}", self.ids.prefix, base36(n));
+        let frame = trade_request(&req_id, now_ms(), self.recv_window_ms, op, arg);
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(TradeCommand::Request {
+                req_id,
+                frame,
+                reply: tx,
+            })
+            .await
+            .map_err(|_| TradeError::Stopped)?;
+        match tokio::time::timeout(self.request_timeout, rx).await {
+            Err(_) => Err(TradeError::Timeout(self.request_timeout)),
+            // The task dropped the request: only after writing it (it answers otherwise).
+            Ok(Err(_)) => Err(TradeError::Lost),
+            Ok(Ok(reply)) => reply,
+        }
+    }
+
+    /// The current connection state.
+    pub fn link(&self) -> TradeLink {
+        self.link.borrow().clone()
+    }
+
+    /// Wait until authenticated, at most `timeout`; the last state otherwise.
+    pub async fn wait_up(&self, timeout: Duration) -> Result<(), TradeLink> {
+        self.wait_link(timeout, |l| *l == TradeLink::Up)
+            .await
+            .map(|_| ())
+    }
+
+    /// Wait until the connection state satisfies `f`, at most `timeout`; the last state
+    /// otherwise.
+    pub async fn wait_link(
+        &self,
+        timeout: Duration,
+        f: impl Fn(&TradeLink) -> bool,
+    ) -> Result<TradeLink, TradeLink> {
+        let mut link = self.link.clone();
+        match tokio::time::timeout(timeout, link.wait_for(|l| f(l))).await {
+            Ok(Ok(l)) => Ok(l.clone()),
+            Ok(Err(_)) => Err(TradeLink::Down {
+                reason: "trade stream stopped".into(),
+            }),
+            Err(_) => Err(self.link()),
+        }
+    }
+
+    /// Stop the task (pending requests end as [`TradeError::Lost`]).
+    pub async fn shutdown(&self) {
+        let _ = self.commands.send(TradeCommand::Shutdown).await;
+    }
+}
+
+/// Owns the trade socket.
+pub struct TradeStreamTask {
+    config: TradeStreamConfig,
+    commands: mpsc::Receiver<TradeCommand>,
+    link: watch::Sender<TradeLink>,
+}
+
+enum Exit {
+    Shutdown,
+    Reconnect(String),
+}
+
+impl TradeStreamTask {
+    /// Spawn the task. It runs until [`TradeStreamHandle::shutdown`] or until every handle is
+    /// dropped.
+    pub fn spawn(config: TradeStreamConfig) -> (TradeStreamHandle, JoinHandle<()>) {
+        let (command_tx, command_rx) = mpsc::channel(config.command_capacity.max(1));
+        let (link_tx, link_rx) = watch::channel(TradeLink::Connecting);
+        let handle = TradeStreamHandle {
+            commands: command_tx,
+            link: link_rx,
+            ids: Arc::new(ReqIds {
+                prefix: base36(now_ms() as u64),
+                next: AtomicU64::new(1),
+            }),
+            recv_window_ms: config.recv_window_ms,
+            request_timeout: config.request_timeout,
+        };
+        let task = Self {
+            config,
+            commands: command_rx,
+            link: link_tx,
+        };
+        (handle, tokio::spawn(task.run()))
+    }
+
+    async fn run(mut self) {
+        let mut backoff = Backoff::new(self.config.backoff_initial, self.config.backoff_max);
+        loop {
+            self.link.send_replace(TradeLink::Connecting);
+            let mut pending: HashMap<String, Reply> = HashMap::new();
+            let exit = self.session(&mut backoff, &mut pending).await;
+            // Written but unanswered: the exchange may have executed them.
+            for (_, reply) in pending.drain() {
+                let _ = reply.send(Err(TradeError::Lost));
+            }
+            let reason = match exit {
+                Ok(Exit::Shutdown) => {
+                    self.link.send_replace(TradeLink::Down {
+                        reason: "stopped".into(),
+                    });
+                    return;
+                }
+                Ok(Exit::Reconnect(reason)) => reason,
+                Err(err) => err.to_string(),
+            };
+            self.link.send_replace(TradeLink::Down {
+                reason: reason.clone(),
+            });
+            let delay = backoff.next_delay();
+            warn!(url = %self.config.url, %reason, delay_ms = delay.as_millis() as u64, "trade stream lost, reconnecting");
+            // Refuse requests while down: nothing is written, so the outcome is known.
+            let wake = tokio::time::sleep(delay);
+            tokio::pin!(wake);
+            loop {
+                tokio::select! {
+                    _ = &mut wake => break,
+                    cmd = self.commands.recv() => match cmd {
+                        None | Some(TradeCommand::Shutdown) => return,
+                        Some(TradeCommand::Request { reply, .. }) => {
+                            let _ = reply.send(Err(TradeError::NotConnected));
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    async fn session(
+        &mut self,
+        backoff: &mut Backoff,
+        pending: &mut HashMap<String, Reply>,
+    ) -> Result<Exit, WsError> {
+        let timeout = self.config.auth_timeout;
+        let (mut ws, _) =
+            tokio::time::timeout(timeout, tokio_tungstenite::connect_async(&self.config.url))
+                .await
+                .map_err(|_| WsError::Lost("connect timed out"))??;
+        let expires_ms = now_ms() + self.config.auth_expiry.as_millis() as i64;
+        ws.send(Message::text(
+            self.config.credentials.ws_auth_request(expires_ms),
+        ))
+        .await?;
+        loop {
+            let frame = tokio::time::timeout(timeout, ws.next())
+                .await
+                .map_err(|_| WsError::Lost("no auth reply"))?
+                .ok_or(WsError::Lost("closed during auth"))??;
+            let Message::Text(text) = frame else { continue };
+            if let Ok(r) = parse_trade_reply(text.as_str())
+                && r.op == "auth"
+            {
+                if r.ret_code != 0 {
+                    return Err(WsError::AuthRefused(r.ret_msg));
+                }
+                break;
+            }
+        }
+        info!(url = %self.config.url, "trade stream authenticated");
+        backoff.reset();
+        self.link.send_replace(TradeLink::Up);
+
+        let mut ping = tokio::time::interval(self.config.ping_interval);
+        ping.tick().await;
+        let idle = self.config.idle_timeout;
+        let mut last_frame = Instant::now();
+        loop {
+            tokio::select! {
+                cmd = self.commands.recv() => match cmd {
+                    None | Some(TradeCommand::Shutdown) => {
+                        let _ = ws.close(None).await;
+                        return Ok(Exit::Shutdown);
+                    }
+                    Some(TradeCommand::Request { req_id, frame, reply }) => {
+                        if reply.is_closed() {
+                            continue; // the caller gave up before it was written
+                        }
+                        // Pending from before the write: a write that fails part-way leaves
+                        // the outcome unknown.
+                        pending.insert(req_id, reply);
+                        ws.send(Message::text(frame)).await?;
+                    }
+                },
+                frame = ws.next() => {
+                    let frame = match frame {
+                        None => return Ok(Exit::Reconnect("closed by server".into())),
+                        Some(frame) => frame?,
+                    };
+                    last_frame = Instant::now();
+                    let text = match &frame {
+                        Message::Text(text) => text.as_str(),
+                        Message::Close(_) => return Ok(Exit::Reconnect("close frame".into())),
+                        _ => continue,
+                    };
+                    match parse_trade_reply(text) {
+                        Ok(r) if r.op == "pong" => {}
+                        Ok(r) => match r.req_id.as_deref().and_then(|id| pending.remove(id)) {
+                            Some(reply) => {
+                                let _ = reply.send(Ok(r));
+                            }
+                            None => {
+                                warn!(op = %r.op, code = r.ret_code, msg = %r.ret_msg, req_id = ?r.req_id, "trade reply matches no pending request");
+                            }
+                        },
+                        Err(err) => warn!(error = %err, "unparsable trade frame"),
+                    }
+                }
+                _ = tokio::time::sleep_until(last_frame + idle) => {
+                    return Ok(Exit::Reconnect("no frame within idle timeout".into()));
+                }
+                _ = ping.tick() => {
+                    ws.send(Message::text(r#"{"op":"ping"}"#)).await?;
+                    // Callers that timed out no longer wait for their replies.
+                    pending.retain(|_, reply| !reply.is_closed());
+                    debug!(pending = pending.len(), "trade ping");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_frame_has_bybit_shape() {
+        let arg = serde_json::json!({"category": "linear", "symbol": "BTCUSDT"});
+        let frame = trade_request("k1-3", 1_711_001_595_207, 5_000, "order.cancel", &arg);
+        let v: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "reqId": "k1-3",
+                "header": {"X-BAPI-TIMESTAMP": "1711001595207", "X-BAPI-RECV-WINDOW": "5000"},
+                "op": "order.cancel",
+                "args": [{"category": "linear", "symbol": "BTCUSDT"}],
+            })
+        );
+    }
+
+    #[test]
+    fn req_ids_are_short_and_distinct() {
+        for (n, want) in [
+            (0, "0"),
+            (35, "z"),
+            (36, "10"),
+            (1_711_001_595_207, "lu0u6893"),
+        ] {
+            assert_eq!(base36(n), want);
+        }
+        // process prefix (ms since the epoch) + counter stays well under Bybit's 36 chars.
+        assert!(format!("{}-{}", base36(i64::MAX as u64), base36(u64::MAX)).len() <= 36);
+    }
+
+    #[test]
+    fn only_written_requests_have_unknown_outcomes() {
+        assert!(!TradeError::NotConnected.outcome_unknown());
+        assert!(!TradeError::Stopped.outcome_unknown());
+        assert!(TradeError::Lost.outcome_unknown());
+        assert!(TradeError::Timeout(Duration::from_secs(1)).outcome_unknown());
+    }
+}
