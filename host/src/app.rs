@@ -35,8 +35,8 @@ use crate::runtime::{
     SymbolState, SymbolSummary, now_ms,
 };
 
-/// Whether this build can speak TLS (`https://`, `wss://`). It cannot yet.
-pub const TLS_COMPILED: bool = false;
+/// Whether this build can speak TLS (`https://`, `wss://`): rustls, see `exchange::bybit::tls`.
+pub const TLS_COMPILED: bool = true;
 
 /// How long shutdown waits for our orders to disappear from the exchange.
 pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -244,7 +244,17 @@ async fn run_on(
 
     let (events_tx, events_rx) = mpsc::channel::<LoopEvent>(4096);
     let mut forwarders: Vec<JoinHandle<()>> = Vec::new();
-    let (private, private_join) = start_private(venue, &events_tx, &mut forwarders).await?;
+    let dcp = config.disconnect.dcp_window_s;
+    let (private, private_join) =
+        start_private(venue, dcp.is_some(), &events_tx, &mut forwarders).await?;
+    if let Some(window) = dcp {
+        // Bybit enables DCP per account on request: a refusal is reported, not fatal; the
+        // client-side dead man's switch runs in every case.
+        match crate::risk::actions::arm_dcp(&client, window).await {
+            Ok(()) => info!(window_s = window, "disconnect protection (DCP) armed"),
+            Err(e) => warn!(error = %e, "cannot arm disconnect protection (DCP)"),
+        }
+    }
     let urls = PublicUrls {
         linear: venue.public_linear.clone(),
         spot: venue.public_spot.clone(),
@@ -252,6 +262,8 @@ async fn run_on(
     };
     let mut cfg = RuntimeConfig::new(&prefix, urls);
     cfg.probe = opts.probe.clone();
+    cfg.kill = config.kill.clone();
+    cfg.disconnect = config.disconnect.clone();
     cfg.batch = BatchConfig {
         time_in_force: if config.router.post_only {
             TimeInForce::PostOnly
@@ -275,7 +287,20 @@ async fn run_on(
     opts.control.attach(events_tx.clone());
     let mut runtime = Runtime::new(symbols, client, sender, ids, cfg, events_tx, events_rx);
     runtime.start_streams()?;
-    let reload = reload.map(|task| tokio::spawn(task.run()));
+    let applied = crate::ctl::AppliedConfig::default();
+    let reload = reload.map(|task| tokio::spawn(task.publish_to(applied.clone()).run()));
+    let socket_path = crate::ctl::socket_path(config, &opts.base_dir);
+    let socket = tokio::spawn(crate::ctl::serve(
+        socket_path.clone(),
+        opts.control.clone(),
+        opts.reload.clone(),
+        applied,
+    ));
+    let socket = tokio::spawn(async move {
+        if let Ok(Err(e)) = socket.await {
+            warn!(socket = %socket_path.display(), error = %e, "control socket unavailable");
+        }
+    });
     info!(
         symbols = runtime.symbols().len(),
         skipped = skipped.len(),
@@ -288,6 +313,8 @@ async fn run_on(
     if let Some(task) = reload {
         task.abort();
     }
+    socket.abort();
+    let _ = socket.await;
     runtime.close_events();
     runtime.close_streams().await;
     private.shutdown().await;
@@ -314,13 +341,16 @@ async fn run_on(
 
 async fn start_private(
     venue: &Venue,
+    dcp: bool,
     events_tx: &mpsc::Sender<LoopEvent>,
     forwarders: &mut Vec<JoinHandle<()>>,
 ) -> Result<(PrivateStreamHandle, JoinHandle<()>), AppError> {
-    let (handle, mut rx, join) = PrivateStreamTask::spawn(PrivateStreamConfig::new(
-        venue.private.clone(),
-        venue.credentials.clone(),
-    ));
+    let mut stream_cfg = PrivateStreamConfig::new(venue.private.clone(), venue.credentials.clone());
+    if dcp {
+        // Keeps DCP's timer reset while this connection lives.
+        stream_cfg.topics.push("dcp.future".into());
+    }
+    let (handle, mut rx, join) = PrivateStreamTask::spawn(stream_cfg);
     let first = tokio::time::timeout(Duration::from_secs(10), rx.recv()).await;
     match first {
         Ok(Some(PrivateStreamEvent::Connected)) => info!("private stream connected"),
@@ -431,9 +461,10 @@ mod tests {
                 confirm_mainnet: confirm,
                 ..opts.clone()
             };
+            // TLS is compiled in: the https/wss endpoints pass; without keys the run stops
+            // there, before any connection.
             let err = run(config(env), opts, async {}).await.unwrap_err();
-            assert!(matches!(err, AppError::TlsUnsupported(_)), "{env}: {err}");
-            assert!(err.to_string().contains("TLS is not compiled"), "{err}");
+            assert!(matches!(err, AppError::Credentials(_)), "{env}: {err}");
         }
     }
 }

@@ -33,9 +33,19 @@ pub struct Config {
     /// Public market-data connections.
     #[serde(default)]
     pub streams: StreamsConfig,
+    /// The operator's control socket (default: `quoter-<instance_id>.sock` in the temporary
+    /// directory); relative to the config file.
+    #[serde(default)]
+    pub control_socket: Option<PathBuf>,
     /// Risk limits applied to symbols that do not set their own.
     #[serde(default)]
     pub default_risk: RiskConfig,
+    /// Kill switches: what each automatic trigger does.
+    #[serde(default)]
+    pub kill: KillConfig,
+    /// Disconnect protection: exchange-side DCP and the client-side dead man's switch.
+    #[serde(default)]
+    pub disconnect: DisconnectConfig,
     /// The symbols to quote.
     #[serde(default)]
     pub symbols: Vec<SymbolConfig>,
@@ -286,6 +296,80 @@ impl RiskConfig {
     }
 }
 
+/// What a kill switch does, from mildest to harshest.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum KillAction {
+    /// Only orders that reduce the position.
+    ReduceOnly,
+    /// Pull every quote; no new orders.
+    Halt,
+    /// Halt, and cancel every order of the symbol on the exchange (`cancel-all`).
+    CancelAll,
+    /// Cancel all, then reduce-only IOC orders until flat.
+    Flatten,
+}
+
+impl KillAction {
+    /// The config spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReduceOnly => "reduce_only",
+            Self::Halt => "halt",
+            Self::CancelAll => "cancel_all",
+            Self::Flatten => "flatten",
+        }
+    }
+}
+
+/// Automatic kill switches (`[kill]`). A trigger without an action is off. Per-symbol
+/// triggers (stale data, rejects, strategy faults) act on their symbol; the others on the
+/// whole account. A kill stays until a config reload or `clear_kill`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KillConfig {
+    /// Equity drop from its peak (quote currency) that trips `drawdown_action`.
+    pub max_drawdown: Option<f64>,
+    /// Account action on drawdown.
+    pub drawdown_action: Option<KillAction>,
+    /// Equity drop since the start of the UTC day (quote currency) that trips `daily_loss_action`.
+    pub max_daily_loss: Option<f64>,
+    /// Account action on daily loss.
+    pub daily_loss_action: Option<KillAction>,
+    /// Symbol action when its market data goes stale (`stale_after_ms`).
+    pub stale_data_action: Option<KillAction>,
+    /// Rejected order requests on one symbol within `reject_window_ms` that make a storm.
+    pub reject_storm: Option<u32>,
+    /// Window of `reject_storm`, ms.
+    pub reject_window_ms: Option<u64>,
+    /// Symbol action on a reject storm.
+    pub reject_storm_action: Option<KillAction>,
+    /// Rate-limited (10006) replies within `rate_limit_window_ms` that mean exhaustion.
+    pub rate_limit_hits: Option<u32>,
+    /// Window of `rate_limit_hits`, ms.
+    pub rate_limit_window_ms: Option<u64>,
+    /// Account action on rate-limit exhaustion.
+    pub rate_limit_action: Option<KillAction>,
+    /// Symbol action when its strategy traps, times out or fails.
+    pub strategy_fault_action: Option<KillAction>,
+    /// The private stream down this long trips `private_lost_action`, ms.
+    pub private_lost_after_ms: Option<u64>,
+    /// Account action on a lost private stream.
+    pub private_lost_action: Option<KillAction>,
+}
+
+/// Disconnect protection (`[disconnect]`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DisconnectConfig {
+    /// Arm Bybit's disconnected-cancel-all with this window (3–300 s) and subscribe `dcp`;
+    /// unset: off.
+    pub dcp_window_s: Option<u32>,
+    /// Client-side dead man's switch: the private stream down this long cancels every order
+    /// over REST; quotes stay pulled until it is back and reconciled. Default 10000.
+    pub dead_man_ms: Option<u64>,
+}
+
 /// Market category.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -423,6 +507,7 @@ impl Config {
             );
         }
         check_risk("default_risk", &self.default_risk, &mut push);
+        check_kill(&self.kill, &self.disconnect, &mut push);
         if self.symbols.is_empty() {
             push("symbols".into(), "at least one [[symbols]] entry is needed");
         }
@@ -502,6 +587,83 @@ fn check_risk(prefix: &str, r: &RiskConfig, push: &mut impl FnMut(String, &str))
     }
     if r.stale_after_ms == Some(0) {
         push(format!("{prefix}.stale_after_ms"), "must be at least 1");
+    }
+}
+
+fn check_kill(k: &KillConfig, d: &DisconnectConfig, push: &mut impl FnMut(String, &str)) {
+    let positive = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v > 0.0);
+    for (key, v) in [
+        ("kill.max_drawdown", k.max_drawdown),
+        ("kill.max_daily_loss", k.max_daily_loss),
+    ] {
+        if !positive(v) {
+            push(key.into(), "must be a finite number > 0");
+        }
+    }
+    for (key, v) in [
+        ("kill.reject_storm", k.reject_storm.map(u64::from)),
+        ("kill.reject_window_ms", k.reject_window_ms),
+        ("kill.rate_limit_hits", k.rate_limit_hits.map(u64::from)),
+        ("kill.rate_limit_window_ms", k.rate_limit_window_ms),
+        ("kill.private_lost_after_ms", k.private_lost_after_ms),
+        ("disconnect.dead_man_ms", d.dead_man_ms),
+    ] {
+        if v == Some(0) {
+            push(key.into(), "must be at least 1");
+        }
+    }
+    // An action needs its threshold, and a threshold its action.
+    let pairs = [
+        (
+            "max_drawdown",
+            k.max_drawdown.is_some(),
+            "drawdown_action",
+            k.drawdown_action.is_some(),
+        ),
+        (
+            "max_daily_loss",
+            k.max_daily_loss.is_some(),
+            "daily_loss_action",
+            k.daily_loss_action.is_some(),
+        ),
+        (
+            "reject_storm",
+            k.reject_storm.is_some(),
+            "reject_storm_action",
+            k.reject_storm_action.is_some(),
+        ),
+        (
+            "rate_limit_hits",
+            k.rate_limit_hits.is_some(),
+            "rate_limit_action",
+            k.rate_limit_action.is_some(),
+        ),
+        (
+            "private_lost_after_ms",
+            k.private_lost_after_ms.is_some(),
+            "private_lost_action",
+            k.private_lost_action.is_some(),
+        ),
+    ];
+    for (threshold, has_threshold, action, has_action) in pairs {
+        if has_threshold && !has_action {
+            push(
+                format!("kill.{action}"),
+                &format!("required with kill.{threshold}"),
+            );
+        }
+        if has_action && !has_threshold {
+            push(
+                format!("kill.{threshold}"),
+                &format!("required with kill.{action}"),
+            );
+        }
+    }
+    if d.dcp_window_s.is_some_and(|w| !(3..=300).contains(&w)) {
+        push(
+            "disconnect.dcp_window_s".into(),
+            "must be between 3 and 300 (seconds)",
+        );
     }
 }
 
@@ -611,6 +773,30 @@ mod tests {
         ] {
             assert!(keys.contains(&want), "missing {want} in {problems:?}");
         }
+    }
+
+    #[test]
+    fn kill_and_disconnect_keys_are_validated() {
+        let dir = dir_with_module();
+        let text = format!(
+            "{GOOD}\n[kill]\nmax_drawdown = -5.0\nreject_storm = 3\nrate_limit_action = \"halt\"\nstale_data_action = \"flatten\"\n[disconnect]\ndcp_window_s = 2\ndead_man_ms = 0\n"
+        );
+        let c = parse(&text).unwrap();
+        assert_eq!(c.kill.stale_data_action, Some(KillAction::Flatten));
+        let problems = c.validate(dir.path());
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        for want in [
+            "kill.max_drawdown",
+            "kill.drawdown_action",
+            "kill.reject_storm_action",
+            "kill.rate_limit_hits",
+            "disconnect.dcp_window_s",
+            "disconnect.dead_man_ms",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {problems:?}");
+        }
+        let (_, problem) = parse("[kill]\nstale_data_action = \"explode\"").unwrap_err();
+        assert!(problem.contains("unknown variant"), "{problem}");
     }
 
     #[test]

@@ -43,6 +43,15 @@ enum Command {
         #[arg(long)]
         duration_s: Option<u64>,
     },
+    /// Ask a running host (found by its configuration file) for `status`, a `reload`, or the
+    /// `config` in effect, over its control socket.
+    Ctl {
+        /// The running host's configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// `status`, `reload` or `config`.
+        cmd: String,
+    },
     /// Load one strategy plugin and answer JSON lines on stdin/stdout (the author's bench).
     Quote {
         /// The strategy module: a `.wasm` file or a native library (`.so`).
@@ -83,18 +92,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::CheckConfig { file, against } => {
             let config = host::config::load(&file)?;
-            if let Some(old_path) = against {
-                let old = host::config::load(&old_path)?;
-                let d = host::reload::diff::diff(
-                    &old,
-                    dir_of(&old_path).as_path(),
-                    &config,
-                    dir_of(&file).as_path(),
-                );
-                println!("{}: ok; against {}:", file.display(), old_path.display());
-                print!("{d}");
-                return Ok(());
-            }
             println!(
                 "{}: ok ({:?}, {} symbol(s): {})",
                 file.display(),
@@ -107,6 +104,54 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect::<Vec<_>>()
                     .join(", ")
             );
+            if against.is_none() {
+                let socket = host::ctl::socket_path(&config, &dir_of(&file));
+                match block_on(host::ctl::request(
+                    &socket,
+                    &serde_json::json!({"cmd": "config"}),
+                )) {
+                    Ok(reply) if reply["ok"] == true => {
+                        let text = reply["text"].as_str().unwrap_or_default();
+                        let old = host::config::parse(text)
+                            .map_err(|(k, p)| anyhow::anyhow!("running config: {k}: {p}"))?;
+                        let d =
+                            host::reload::diff::diff(&old, &dir_of(&file), &config, &dir_of(&file));
+                        println!("against the running host ({}):", socket.display());
+                        print!("{d}");
+                        return Ok(());
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(old_path) = against {
+                let old = host::config::load(&old_path)?;
+                let d = host::reload::diff::diff(
+                    &old,
+                    dir_of(&old_path).as_path(),
+                    &config,
+                    dir_of(&file).as_path(),
+                );
+                println!("against {}:", old_path.display());
+                print!("{d}");
+            }
+            Ok(())
+        }
+        Command::Ctl { config, cmd } => {
+            let parsed = host::config::load(&config)?;
+            let socket = host::ctl::socket_path(&parsed, &dir_of(&config));
+            let reply = block_on(host::ctl::request(
+                &socket,
+                &serde_json::json!({"cmd": cmd}),
+            ))
+            .map_err(|e| anyhow::anyhow!(e))?;
+            if cmd == "config" && reply["ok"] == true {
+                print!("{}", reply["text"].as_str().unwrap_or_default());
+            } else {
+                println!("{}", serde_json::to_string_pretty(&reply)?);
+            }
+            if reply["ok"] != true {
+                anyhow::bail!("the host refused: {}", reply["error"]);
+            }
             Ok(())
         }
         Command::Run {
@@ -133,6 +178,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+        .block_on(f)
 }
 
 fn dir_of(path: &Path) -> PathBuf {

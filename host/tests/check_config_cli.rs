@@ -51,3 +51,103 @@ fn broken_config_lists_every_problem() {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
 }
+
+/// `host check-config` against a running host (over its control socket), `--against` a file,
+/// and `host ctl` status.
+#[test]
+fn check_config_diffs_against_the_running_host() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let root = common::repo_root();
+    let paper = std::fs::read_to_string(root.join("config/paper.toml")).unwrap();
+    let text = paper
+        .replace("\"../target/", &format!("\"{}/target/", root.display()))
+        .replace(
+            "\"strategies/",
+            &format!("\"{}/config/strategies/", root.display()),
+        )
+        .replace(
+            "instance_id = \"q1\"",
+            "instance_id = \"cc1\"\ncontrol_socket = \"ctl.sock\"",
+        );
+    let running = dir.path().join("running.toml");
+    std::fs::write(&running, &text).unwrap();
+    let edited = dir.path().join("edited.toml");
+    std::fs::write(
+        &edited,
+        text.replace("max_position = 0.05", "max_position = 0.04"),
+    )
+    .unwrap();
+
+    // Against a file: no host needed.
+    let out = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["check-config"])
+        .arg(&edited)
+        .arg("--against")
+        .arg(&running)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("BTCUSDT: risk"), "{stdout}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["run", "--config"])
+        .arg(&running)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("host starts");
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut log = Vec::new();
+    let listening = loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                let done = line.contains("control socket listening");
+                log.push(line);
+                if done {
+                    break true;
+                }
+            }
+            Err(_) => break false,
+        }
+    };
+    let (ok, diff) = check(&edited);
+    let status = Command::new(env!("CARGO_BIN_EXE_host"))
+        .args(["ctl", "--config"])
+        .arg(&running)
+        .arg("status")
+        .output()
+        .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let exit = child.wait().expect("host exits");
+    reader.join().unwrap();
+    log.extend(rx.try_iter());
+    assert!(listening, "no control socket:\n{}", log.join("\n"));
+    assert!(ok, "{diff}");
+    assert!(diff.contains("against the running host"), "{diff}");
+    assert!(diff.contains("BTCUSDT: risk"), "{diff}");
+    let status = String::from_utf8_lossy(&status.stdout);
+    let reply: serde_json::Value = serde_json::from_str(&status).expect("JSON status");
+    assert_eq!(
+        reply["symbols"].as_array().map(Vec::len),
+        Some(3),
+        "{status}"
+    );
+    assert!(exit.success(), "{}", log.join("\n"));
+}

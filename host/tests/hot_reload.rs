@@ -370,8 +370,23 @@ async fn twenty_module_swaps_keep_state_and_orders() {
     for swap in 1..=20u64 {
         let to_wide = swap % 2 == 1;
         replace_file(&module, if to_wide { &wide } else { &narrow });
+        // The last ladder of the old build, just before the swap: the ratio to the first
+        // ladder of the new one isolates the build (σ moves only on its 100 ms grid).
+        let mut before = last_spread;
         let carried = host
             .next(Duration::from_secs(10), |ev| match ev {
+                ProbeEvent::Quoted {
+                    symbol,
+                    best,
+                    mid,
+                    generation,
+                    ..
+                } if &**symbol == "SYM0USDT" && *generation < swap => {
+                    if let Some(s) = spread_bps(*best, *mid) {
+                        before = s;
+                    }
+                    None
+                }
                 ProbeEvent::Applied {
                     symbol,
                     generation,
@@ -406,7 +421,7 @@ async fn twenty_module_swaps_keep_state_and_orders() {
             spread < 200.0,
             "swap {swap}: spread {spread} bps: σ was reset"
         );
-        let ratio = spread / last_spread;
+        let ratio = spread / before;
         if to_wide {
             assert!((1.5..2.7).contains(&ratio), "swap {swap} to wide: ×{ratio}");
         } else {
@@ -500,6 +515,27 @@ async fn rejected_changes_leave_the_old_configuration_running() {
         // The old configuration keeps quoting.
         host.wait_quoting(&names).await;
     }
+    // A module built for another ABI version.
+    let wrong_abi = host.dir.path().join("wrong-abi.wat");
+    std::fs::write(&wrong_abi, common::wat_module(99, "i32.const 0", "", "")).unwrap();
+    let mut entries = good();
+    entries[1].module = wrong_abi.display().to_string();
+    host.write(&entries, "");
+    let error = host
+        .next(Duration::from_secs(10), |ev| match ev {
+            ProbeEvent::Rejected { error } => Some(error.clone()),
+            ProbeEvent::Applied { symbol, what, .. } => {
+                panic!("{symbol} applied {what} with a wrong-ABI module")
+            }
+            _ => None,
+        })
+        .await
+        .expect("wrong-ABI module rejected");
+    assert!(
+        error.contains("wrong-abi.wat") && error.contains("ABI"),
+        "{error}"
+    );
+    host.wait_quoting(&names).await;
     // A module file that is truncated mid-write, while the config points at it.
     let mut entries = good();
     entries[0].module = module_copy.display().to_string();

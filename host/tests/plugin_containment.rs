@@ -203,60 +203,6 @@ fn misbehaving_native_strategy_is_contained() {
     healthy.still_quotes();
 }
 
-/// A hand-written module with every export; `abi` is what `quoter_abi_version` returns and
-/// `quote` is the body of `quoter_quote`; `skip` names an export to leave out.
-fn wat_module(abi: i32, quote: &str, skip: &str, extra: &str) -> String {
-    let exports = [
-        (
-            "quoter_abi_version",
-            "(result i32)",
-            format!("i32.const {abi}"),
-        ),
-        (
-            "quoter_alloc",
-            "(param i32) (result i32)",
-            "i32.const 4096".into(),
-        ),
-        (
-            "quoter_scratch_ptr",
-            "(result i32)",
-            "i32.const 4096".into(),
-        ),
-        (
-            "quoter_create",
-            "(param i32) (result i32)",
-            "i32.const 0".into(),
-        ),
-        (
-            "quoter_update",
-            "(param i32) (result i32)",
-            "i32.const 0".into(),
-        ),
-        ("quoter_input_ptr", "(result i32)", "i32.const 8192".into()),
-        (
-            "quoter_output_ptr",
-            "(result i32)",
-            "i32.const 16384".into(),
-        ),
-        ("quoter_fill_ptr", "(result i32)", "i32.const 20480".into()),
-        ("quoter_error_ptr", "(result i32)", "i32.const 24576".into()),
-        ("quoter_quote", "(result i32)", quote.into()),
-        ("quoter_on_fill", "(result i32)", "i32.const 0".into()),
-        ("quoter_save_state", "(result i32)", "i32.const 0".into()),
-        (
-            "quoter_restore_state",
-            "(param i32) (result i32)",
-            "i32.const 0".into(),
-        ),
-    ];
-    let funcs: String = exports
-        .iter()
-        .filter(|(name, _, _)| *name != skip)
-        .map(|(name, sig, body)| format!("  (func (export \"{name}\") {sig} {body})\n"))
-        .collect();
-    format!("(module\n{extra}  (memory (export \"memory\") 1)\n{funcs})\n")
-}
-
 fn write_fixture(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, content).unwrap();
@@ -272,7 +218,7 @@ fn hand_written_bad_modules_are_reported() {
     let ok = write_fixture(
         dir.path(),
         "ok.wat",
-        wat_module(1, "i32.const 0", "", "").as_bytes(),
+        common::wat_module(1, "i32.const 0", "", "").as_bytes(),
     );
     let mut inst = rt.load(&ok).unwrap().instantiate(b"{}").unwrap();
     let mut out = Ladder::default();
@@ -282,7 +228,7 @@ fn hand_written_bad_modules_are_reported() {
     let wrong_abi = write_fixture(
         dir.path(),
         "wrong-abi.wat",
-        wat_module(99, "i32.const 0", "", "").as_bytes(),
+        common::wat_module(99, "i32.const 0", "", "").as_bytes(),
     );
     let e = rt.load(&wrong_abi).unwrap_err();
     assert!(
@@ -301,7 +247,7 @@ fn hand_written_bad_modules_are_reported() {
     let looping = write_fixture(
         dir.path(),
         "loop.wat",
-        wat_module(1, "(loop $l (br $l)) i32.const 0", "", "").as_bytes(),
+        common::wat_module(1, "(loop $l (br $l)) i32.const 0", "", "").as_bytes(),
     );
     let mut inst = rt.load(&looping).unwrap().instantiate(b"{}").unwrap();
     let e = inst
@@ -322,7 +268,7 @@ fn hand_written_bad_modules_are_reported() {
     let trap = write_fixture(
         dir.path(),
         "trap.wat",
-        wat_module(1, "unreachable", "", "").as_bytes(),
+        common::wat_module(1, "unreachable", "", "").as_bytes(),
     );
     let mut inst = rt.load(&trap).unwrap().instantiate(b"{}").unwrap();
     let e = inst
@@ -338,7 +284,7 @@ fn hand_written_bad_modules_are_reported() {
     let missing = write_fixture(
         dir.path(),
         "missing.wat",
-        wat_module(1, "i32.const 0", "quoter_quote", "").as_bytes(),
+        common::wat_module(1, "i32.const 0", "quoter_quote", "").as_bytes(),
     );
     let e = rt.load(&missing).unwrap_err();
     assert!(
@@ -350,7 +296,7 @@ fn hand_written_bad_modules_are_reported() {
     let importing = write_fixture(
         dir.path(),
         "wasi.wat",
-        wat_module(1, "i32.const 0", "", wasi).as_bytes(),
+        common::wat_module(1, "i32.const 0", "", wasi).as_bytes(),
     );
     let e = rt.load(&importing).unwrap_err();
     assert!(

@@ -15,6 +15,7 @@ mod export;
 mod ffi;
 pub mod guard;
 pub mod guest;
+pub mod json;
 pub mod math;
 pub mod native;
 mod strategy;

@@ -51,7 +51,9 @@ pub trait Strategy: Sized {
     }
 }
 
-/// Parse JSON parameters into `T`, with an error naming the problem.
+/// Parse JSON parameters into `T`, with an error naming the problem and where it is.
+///
+/// Uses the crate's own small JSON reader ([`crate::json`]), the same on every target.
 pub fn parse_params<T: DeserializeOwned>(params_json: &[u8]) -> Result<T, String> {
-    serde_json::from_slice(params_json).map_err(|e| format!("invalid parameters: {e}"))
+    crate::json::from_slice(params_json).map_err(|e| format!("invalid parameters: {e}"))
 }

@@ -52,6 +52,7 @@ async fn trade(ws: WebSocketUpgrade, State(s): State<Arc<Shared>>) -> Response {
 /// - `"skip_seq": N`: the next N book publications skip one `u` (a gap);
 /// - `"close_ws": "public"|"private"|"trade"|"all"`: close those connections now;
 /// - `"stale_public": bool`, `"stale_private": bool`: keep streams open, publish nothing;
+/// - `"refuse_private": bool`: refuse private auth (with `close_ws`: the stream stays down);
 /// - `"reset": true`: clear the REST faults first.
 async fn fault(State(s): State<Arc<Shared>>, body: String) -> axum::Json<Value> {
     let v: Value = serde_json::from_str(&body).unwrap_or(json!({}));
@@ -91,6 +92,9 @@ async fn fault(State(s): State<Arc<Shared>>, body: String) -> axum::Json<Value> 
     }
     if let Some(b) = flag("stale_private") {
         s.private_stale.store(b, Ordering::Relaxed);
+    }
+    if let Some(b) = flag("refuse_private") {
+        s.private_refused.store(b, Ordering::Relaxed);
     }
     let mask = match v.get("close_ws").and_then(Value::as_str) {
         Some("public") => WS_PUBLIC,

@@ -64,6 +64,8 @@ pub struct Shared {
     pub public_stale: AtomicBool,
     /// Private streams stay open but push nothing (fault injection).
     pub private_stale: AtomicBool,
+    /// Private stream auth is refused (fault injection: the stream stays down).
+    pub private_refused: AtomicBool,
     /// DCP: (account, product) → (live connections subscribed to `dcp.*`, epoch).
     pub dcp_live: Mutex<HashMap<(usize, Category), (u32, u64)>>,
     /// DCP window in seconds per (account, product); default 10.
@@ -115,6 +117,7 @@ impl Shared {
             ws_kill: tokio::sync::watch::channel((0, 0)).0,
             public_stale: AtomicBool::new(false),
             private_stale: AtomicBool::new(false),
+            private_refused: AtomicBool::new(false),
             dcp_live: Mutex::new(HashMap::new()),
             dcp_window_s: Mutex::new(HashMap::new()),
         }

@@ -109,6 +109,11 @@ pub fn diff(old: &Config, old_dir: &Path, new: &Config, new_dir: &Path) -> Confi
         show(&old.router.transport, &new.router.transport),
     );
     restart(
+        "control_socket",
+        old.control_socket != new.control_socket,
+        show(&old.control_socket, &new.control_socket),
+    );
+    restart(
         "streams",
         old.streams != new.streams,
         show(&old.streams, &new.streams),

@@ -44,7 +44,8 @@ impl ReloadTrigger {
         self.0.notify_one();
     }
 
-    async fn fired(&self) {
+    /// Completes when a reload is requested.
+    pub async fn fired(&self) {
         self.0.notified().await
     }
 }
@@ -76,6 +77,7 @@ pub struct ReloadTask {
     probe: Probe,
     trigger: ReloadTrigger,
     generation: u64,
+    applied: crate::ctl::AppliedConfig,
 }
 
 /// A reload that was not applied.
@@ -114,7 +116,15 @@ impl ReloadTask {
             probe,
             trigger,
             generation: 0,
+            applied: Default::default(),
         }
+    }
+
+    /// Publish the configuration text in effect to `applied` (the control socket reads it).
+    pub fn publish_to(mut self, applied: crate::ctl::AppliedConfig) -> Self {
+        applied.set(std::fs::read_to_string(&self.config_path).unwrap_or_default());
+        self.applied = applied;
+        self
     }
 
     fn watched_files(&self) -> Vec<PathBuf> {
@@ -251,6 +261,8 @@ impl ReloadTask {
             .map_err(|_| Rejected("the loop did not answer within 30 s".into()))?
             .map_err(|_| Rejected("the host is stopping".into()))?;
         self.commit(new, config_hash, modules, &report);
+        self.applied
+            .set(String::from_utf8_lossy(&text).into_owned());
         Ok(Some(report))
     }
 
@@ -338,12 +350,13 @@ impl ReloadTask {
                 .params_json(&self.base_dir)
                 .map_err(|e| Rejected(format!("{}: {e}", key("strategy"))))?;
             let instance = if module_swap || params_change.is_some() {
-                let inst = module.instantiate(&params).map_err(|e| {
+                let mut inst = module.instantiate(&params).map_err(|e| {
                     Rejected(format!(
                         "{}: the strategy refuses them: {e}",
                         key("strategy.params")
                     ))
                 })?;
+                warm_up(&mut inst, &s.symbol);
                 Some(inst)
             } else {
                 None
@@ -473,6 +486,19 @@ impl ReloadTask {
         self.running.modules.extend(modules);
         self.running.config = new;
     }
+}
+
+/// Run a new instance's code paths once off the loop (its first calls fault in memory and
+/// code), so that the hand-over inside the loop is short. Only calls without lasting effect:
+/// saving state, and quoting an empty book (every strategy pulls on it).
+fn warm_up(instance: &mut crate::plugin::StrategyInstance, symbol: &str) {
+    let _ = instance.save_state();
+    let input = plugin_api::QuoteInput {
+        view: plugin_api::MarketView::new(symbol),
+        inventory: plugin_api::Inventory::default(),
+    };
+    let mut ladder = plugin_api::Ladder::default();
+    let _ = instance.quote(&input, &mut ladder);
 }
 
 /// The hash of a configuration file's content, for [`Running::config_hash`].

@@ -82,7 +82,7 @@ pub fn apply_hard_limits(
             continue;
         };
         let notional_cap = if top > Decimal::ZERO {
-            limits.max_notional / top
+            limits.max_notional.checked_div(top).unwrap_or(Decimal::MAX)
         } else {
             Decimal::MAX
         };

@@ -31,6 +31,16 @@ pub struct SymbolSnapshot {
     pub resyncs: u64,
     /// Being removed.
     pub retiring: bool,
+    /// The kill action this symbol obeys (its own or the account's), e.g. `halt`.
+    pub kill: Option<String>,
+    /// What raised the symbol's own kill, e.g. `stale_data`.
+    pub kill_trigger: Option<String>,
+    /// The account's kill action, e.g. `flatten`.
+    pub account_kill: Option<String>,
+    /// Plans whose quotes the hard limits clamped, since start.
+    pub clamps: u64,
+    /// The limits that clamped the last plan (`max_long`, `max_order_size`, ...).
+    pub clamped: Vec<String>,
 }
 
 /// A handle to the running loop; cheap to clone, usable before the loop starts (it answers
@@ -54,10 +64,29 @@ impl Control {
             .ok()?
             .ok()
     }
+
+    /// Clear the kill of `symbol`, or of the account and every symbol (`None`). Returns
+    /// whether the loop took the command.
+    pub async fn clear_kill(&self, symbol: Option<String>) -> bool {
+        self.send(LoopEvent::ClearKill(symbol)).await
+    }
+
+    /// Raise `action` by hand on `symbol`, or on the account (`None`).
+    pub async fn kill(&self, symbol: Option<String>, action: crate::risk::KillAction) -> bool {
+        self.send(LoopEvent::Kill(symbol, action)).await
+    }
+
+    async fn send(&self, ev: LoopEvent) -> bool {
+        let Some(tx) = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
+            return false;
+        };
+        tx.send(ev).await.is_ok()
+    }
 }
 
 impl Runtime {
     pub(super) fn snapshot(&self) -> Vec<SymbolSnapshot> {
+        let account = self.account_action();
         self.symbols
             .iter()
             .map(|s| SymbolSnapshot {
@@ -70,6 +99,12 @@ impl Runtime {
                 book_msgs: s.book_total,
                 resyncs: s.resyncs,
                 retiring: s.retiring,
+                kill: crate::risk::effective(s.kill.action(), account)
+                    .map(|a| a.as_str().to_owned()),
+                kill_trigger: s.kill.active().map(|k| k.trigger.as_str().to_owned()),
+                account_kill: account.map(|a| a.as_str().to_owned()),
+                clamps: s.clamps,
+                clamped: s.clamped.iter().map(|c| c.to_string()).collect(),
             })
             .collect()
     }

@@ -26,9 +26,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
+use crate::config::{DisconnectConfig, KillConfig};
 use crate::exchange::bybit::rest::{RestClient, RestError};
 use crate::exchange::bybit::ws::{PrivateStreamEvent, PublicStreamEvent};
+use crate::model::Side;
 use crate::model::{Category, LinkIdGen, OrderLinkId};
+use crate::risk::{self, AccountGuard, KillAction, KillTrigger};
 use crate::router::batch::{
     BatchConfig, CancelOrder, OrderRequest, SymbolActions, plan_requests, record_sent,
 };
@@ -79,6 +82,17 @@ pub enum LoopEvent {
         /// The open order found, `Ok(None)` when the exchange has none.
         found: Result<Option<Box<crate::exchange::bybit::messages::BybitOrderMsg>>, String>,
     },
+    /// Clear the kill of a symbol, or of the account and every symbol (`None`).
+    ClearKill(Option<String>),
+    /// Raise a kill by hand on a symbol, or on the account (`None`).
+    Kill(Option<String>, KillAction),
+    /// A flatten order finished (its fills arrive as pushes).
+    Flattened {
+        /// Symbol.
+        symbol: Arc<str>,
+        /// The exchange's error, if any.
+        result: Result<(), String>,
+    },
 }
 
 /// Settings of the loop.
@@ -98,6 +112,10 @@ pub struct RuntimeConfig {
     pub urls: PublicUrls,
     /// Observer of quotes and reloads (tests and benchmarks).
     pub probe: Probe,
+    /// Kill switch settings.
+    pub kill: KillConfig,
+    /// Disconnect protection settings.
+    pub disconnect: DisconnectConfig,
 }
 
 impl RuntimeConfig {
@@ -111,6 +129,8 @@ impl RuntimeConfig {
             max_drain: 4096,
             urls,
             probe: Probe::default(),
+            kill: KillConfig::default(),
+            disconnect: DisconnectConfig::default(),
         }
     }
 }
@@ -133,6 +153,8 @@ pub struct Runtime {
     reconciling: HashSet<OrderLinkId>,
     orphans_cancelled: HashSet<OrderLinkId>,
     stopping: bool,
+    guard: AccountGuard,
+    flattening: HashSet<Arc<str>>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -177,6 +199,7 @@ impl Runtime {
             .enumerate()
             .map(|(i, s)| (s.symbol.clone(), i))
             .collect();
+        let guard = AccountGuard::new(cfg.kill.clone(), cfg.disconnect.clone());
         Self {
             symbols,
             index,
@@ -194,6 +217,8 @@ impl Runtime {
             reconciling: HashSet::new(),
             orphans_cancelled: HashSet::new(),
             stopping: false,
+            guard,
+            flattening: HashSet::new(),
         }
     }
 
@@ -237,7 +262,30 @@ impl Runtime {
         match ev {
             LoopEvent::Public(conn, ev) => self.on_public(conn, ev, now),
             LoopEvent::Private(ev) => self.on_private(ev),
-            LoopEvent::Reload(batch) => self.apply_reload(*batch),
+            LoopEvent::Reload(batch) => {
+                self.apply_reload(*batch);
+                self.clear_kills(None, "config reload");
+            }
+            LoopEvent::ClearKill(symbol) => self.clear_kills(symbol.as_deref(), "control command"),
+            LoopEvent::Kill(None, action) => {
+                self.raise_account(action, KillTrigger::Manual, "control command".into(), now)
+            }
+            LoopEvent::Kill(Some(symbol), action) => match self.index.get(symbol.as_str()) {
+                Some(&i) => self.raise_symbol(
+                    i,
+                    action,
+                    KillTrigger::Manual,
+                    "control command".into(),
+                    now,
+                ),
+                None => warn!(%symbol, "kill for a symbol not running"),
+            },
+            LoopEvent::Flattened { symbol, result } => {
+                self.flattening.remove(&symbol);
+                if let Err(error) = result {
+                    warn!(%symbol, %error, "flatten order failed; retrying on the next tick");
+                }
+            }
             LoopEvent::Snapshot(reply) => {
                 let _ = reply.send(self.snapshot());
             }
@@ -342,13 +390,32 @@ impl Runtime {
                     }
                 }
             }
-            PrivateStreamEvent::Wallet(_) => {}
+            PrivateStreamEvent::Wallet(msg) => {
+                let now = now_ms();
+                if let Some(equity) = msg.data.iter().find_map(|w| w.total_equity) {
+                    self.guard.equity.on_equity(equity, now);
+                    for (action, trigger, detail) in self.guard.equity.check(&self.guard.cfg) {
+                        self.raise_account(action, trigger, detail, now);
+                    }
+                }
+            }
             PrivateStreamEvent::Connected => {
                 info!("private stream (re)connected; reconciling open orders");
+                self.guard.private_down_since = None;
                 self.reconcile_all();
+                if let Some(window) = self.guard.disconnect.dcp_window_s {
+                    let client = self.client.clone();
+                    self.inflight.spawn(async move {
+                        match risk::actions::arm_dcp(&client, window).await {
+                            Ok(()) => debug!(window_s = window, "DCP re-armed"),
+                            Err(e) => warn!(error = %e, "cannot re-arm DCP"),
+                        }
+                    });
+                }
             }
             PrivateStreamEvent::Disconnected { reason } => {
                 warn!(%reason, "private stream lost; reconnecting");
+                self.guard.private_down_since.get_or_insert_with(now_ms);
             }
         }
     }
@@ -427,7 +494,11 @@ impl Runtime {
         out.feed(&mut self.limiter, now);
         if out.rate_limited {
             warn!(endpoint = ?out.key.endpoint, "rate limited (10006); waiting for the reset");
+            if let Some((action, detail)) = self.guard.on_rate_limited(now) {
+                self.raise_account(action, KillTrigger::RateLimit, detail, now);
+            }
         }
+        let mut storms = Vec::new();
         for ack in &out.acks {
             let Some(&i) = self.index.get(&ack.symbol) else {
                 continue;
@@ -442,7 +513,10 @@ impl Runtime {
                     debug!(symbol = %s.symbol, link_id = %ack.link_id, kind = ?ack.kind, code = ?ack.ret_code, "order already gone")
                 }
                 AckOutcome::Rejected { .. } if ack.ret_code != Some(10006) => {
-                    warn!(symbol = %s.symbol, link_id = %ack.link_id, kind = ?ack.kind, code = ?ack.ret_code, error = %ack.message, "order request rejected")
+                    warn!(symbol = %s.symbol, link_id = %ack.link_id, kind = ?ack.kind, code = ?ack.ret_code, error = %ack.message, "order request rejected");
+                    if let Some(storm) = self.guard.on_reject(&s.symbol, now) {
+                        storms.push((i, storm));
+                    }
                 }
                 _ => {}
             }
@@ -454,6 +528,9 @@ impl Runtime {
                 debug!(symbol = %s.symbol, error = %e, "ack for an order no longer tracked");
             }
             s.route_dirty = true;
+        }
+        for (i, (action, detail)) in storms {
+            self.raise_symbol(i, action, KillTrigger::RejectStorm, detail, now);
         }
     }
 
@@ -475,12 +552,200 @@ impl Runtime {
             // Deferred actions (rate limit, later stages) are recomputed by a fresh diff.
             s.route_dirty = true;
         }
+        if let Some(action) = self.guard.cfg.stale_data_action {
+            for &i in &to_resync {
+                self.raise_symbol(
+                    i,
+                    action,
+                    KillTrigger::StaleData,
+                    "no market data".into(),
+                    now,
+                );
+            }
+        }
         for i in to_resync {
             self.resync(i);
         }
         for (i, id) in to_reconcile {
             self.spawn_reconcile(i, id);
         }
+        self.risk_timer(now);
+    }
+
+    /// Time-driven risk work: the lost-stream kill, the dead man's switch, flattening.
+    fn risk_timer(&mut self, now: i64) {
+        if let Some((action, detail)) = self.guard.private_lost_due(now) {
+            self.raise_account(action, KillTrigger::PrivateStreamLost, detail, now);
+        }
+        if self.guard.dead_man_due(now) {
+            self.guard.dead_man_fired = true;
+            warn!(
+                down_ms = now - self.guard.private_down_since.unwrap_or(now),
+                "dead man's switch: private stream down too long; cancelling every order over REST"
+            );
+            self.probe.emit(|| ProbeEvent::DeadMan { fired: true });
+            for i in 0..self.symbols.len() {
+                self.spawn_cancel_all(i);
+            }
+        } else if self.guard.dead_man_fired
+            && self.guard.private_down_since.is_none()
+            && self.reconciling.is_empty()
+        {
+            self.guard.dead_man_fired = false;
+            info!("dead man's switch released: private stream back and reconciled");
+            self.probe.emit(|| ProbeEvent::DeadMan { fired: false });
+            for s in &mut self.symbols {
+                s.quote_dirty = true;
+            }
+        }
+        if self.stopping {
+            return;
+        }
+        for i in 0..self.symbols.len() {
+            let s = &self.symbols[i];
+            if s.kill_action() == Some(KillAction::Flatten)
+                && !s.position.size.is_zero()
+                && s.instrument.category == Category::Linear
+                && !self.flattening.contains(&s.symbol)
+            {
+                self.spawn_flatten(i);
+            }
+        }
+    }
+
+    /// The account's action, with the dead man's switch as a halt.
+    fn account_action(&self) -> Option<KillAction> {
+        risk::effective(
+            self.guard.kill.action(),
+            self.guard.dead_man_fired.then_some(KillAction::Halt),
+        )
+    }
+
+    /// Raise `action` on symbol `i`; a harsher action than before is logged, reported and
+    /// (cancel-all, flatten) acted on at once.
+    fn raise_symbol(
+        &mut self,
+        i: usize,
+        action: KillAction,
+        trigger: KillTrigger,
+        detail: String,
+        now: i64,
+    ) {
+        let s = &mut self.symbols[i];
+        if s.kill.raise(action, trigger, detail.clone(), now).is_none() {
+            return;
+        }
+        s.route_dirty = true;
+        let symbol = s.symbol.clone();
+        warn!(%symbol, %action, %trigger, %detail, "kill switch raised");
+        self.probe.emit(|| ProbeEvent::Kill {
+            symbol: Some(symbol),
+            action: Some(action),
+            trigger: Some(trigger),
+            detail,
+        });
+        if action >= KillAction::CancelAll {
+            self.spawn_cancel_all(i);
+        }
+    }
+
+    /// Raise `action` on the account (every symbol obeys it).
+    fn raise_account(
+        &mut self,
+        action: KillAction,
+        trigger: KillTrigger,
+        detail: String,
+        now: i64,
+    ) {
+        if self
+            .guard
+            .kill
+            .raise(action, trigger, detail.clone(), now)
+            .is_none()
+        {
+            return;
+        }
+        warn!(%action, %trigger, %detail, equity = ?self.guard.equity.equity(), "account kill switch raised");
+        self.probe.emit(|| ProbeEvent::Kill {
+            symbol: None,
+            action: Some(action),
+            trigger: Some(trigger),
+            detail,
+        });
+        for i in 0..self.symbols.len() {
+            self.symbols[i].route_dirty = true;
+            if action >= KillAction::CancelAll {
+                self.spawn_cancel_all(i);
+            }
+        }
+    }
+
+    /// Clear the kill of `symbol`, or of the account and every symbol.
+    fn clear_kills(&mut self, symbol: Option<&str>, why: &str) {
+        let mut cleared: Vec<(Option<Arc<str>>, KillTrigger)> = Vec::new();
+        if symbol.is_none()
+            && let Some(k) = self.guard.kill.clear()
+        {
+            cleared.push((None, k.trigger));
+        }
+        for s in &mut self.symbols {
+            if symbol.is_some_and(|x| x != &*s.symbol) {
+                continue;
+            }
+            if let Some(k) = s.kill.clear() {
+                cleared.push((Some(s.symbol.clone()), k.trigger));
+            }
+            s.quote_dirty = true;
+            s.route_dirty = true;
+        }
+        self.guard.reset_counters(symbol);
+        for (symbol, trigger) in cleared {
+            info!(symbol = symbol.as_deref().unwrap_or("<account>"), %trigger, %why, "kill switch cleared");
+            self.probe.emit(|| ProbeEvent::Kill {
+                symbol,
+                action: None,
+                trigger: Some(trigger),
+                detail: why.to_owned(),
+            });
+        }
+    }
+
+    /// `cancel-all` for symbol `i` over REST (its pushes, or a reconciliation, update the
+    /// working orders).
+    fn spawn_cancel_all(&mut self, i: usize) {
+        let client = self.client.clone();
+        let (category, symbol) = (
+            self.symbols[i].instrument.category,
+            self.symbols[i].symbol.clone(),
+        );
+        self.inflight.spawn(async move {
+            match risk::actions::cancel_all(&client, category, &symbol).await {
+                Ok(()) => info!(%symbol, "cancel-all sent"),
+                Err(e) => warn!(%symbol, error = %e, "cancel-all failed"),
+            }
+        });
+    }
+
+    /// One reduce-only IOC order closing symbol `i`'s position.
+    fn spawn_flatten(&mut self, i: usize) {
+        let s = &self.symbols[i];
+        let size = s.position.size;
+        let side = if size > rust_decimal::Decimal::ZERO {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
+        let qty = size.abs().min(s.instrument.max_qty);
+        let (client, tx) = (self.client.clone(), self.events_tx.clone());
+        let (category, symbol) = (s.instrument.category, s.symbol.clone());
+        info!(%symbol, ?side, %qty, "flattening: reduce-only IOC");
+        self.flattening.insert(symbol.clone());
+        self.inflight.spawn(async move {
+            let result = risk::actions::reduce_only_ioc(&client, category, &symbol, side, qty)
+                .await
+                .map_err(|e| e.to_string());
+            let _ = tx.send(LoopEvent::Flattened { symbol, result }).await;
+        });
     }
 
     fn log_status(&mut self) {
@@ -500,7 +765,21 @@ impl Runtime {
                 book_msgs_per_s,
                 module = %s.module,
                 disabled = s.disabled.is_some(),
+                kill = s.kill_action().map(|a| a.as_str()).unwrap_or("-"),
+                clamps = s.clamps,
+                clamped = %s.clamped.join(","),
                 "status"
+            );
+        }
+        let g = &self.guard;
+        if g.equity.equity().is_some() || g.kill.active().is_some() || g.dead_man_fired {
+            info!(
+                equity = %g.equity.equity().map(|e| e.to_string()).unwrap_or_else(|| "-".into()),
+                drawdown = %g.equity.drawdown(),
+                daily_loss = %g.equity.daily_loss(),
+                kill = g.kill.action().map(|a| a.as_str()).unwrap_or("-"),
+                dead_man = g.dead_man_fired,
+                "account status"
             );
         }
     }
@@ -511,6 +790,23 @@ impl Runtime {
         let stopping = self.stopping;
         if !stopping {
             self.finish_retired();
+        }
+        let account = self.account_action();
+        let mut faults = Vec::new();
+        for (i, s) in self.symbols.iter_mut().enumerate() {
+            if s.account_kill != account {
+                s.account_kill = account;
+                s.quote_dirty = true;
+                s.route_dirty = true;
+            }
+            if let Some(fault) = s.strategy_fault.take() {
+                faults.push((i, fault));
+            }
+        }
+        if let Some(action) = self.guard.cfg.strategy_fault_action {
+            for (i, fault) in faults {
+                self.raise_symbol(i, action, KillTrigger::StrategyFault, fault, now);
+            }
         }
         let mut outcomes: Vec<(usize, DiffOutcome)> = Vec::new();
         for (i, s) in self.symbols.iter_mut().enumerate() {

@@ -70,6 +70,23 @@ pub enum ProbeEvent {
         /// The error, naming the file, key and reason.
         error: String,
     },
+    /// A kill switch was raised, escalated or cleared.
+    Kill {
+        /// Symbol; `None`: the account.
+        symbol: Option<Arc<str>>,
+        /// The action now in force; `None`: cleared.
+        action: Option<crate::risk::KillAction>,
+        /// What raised it (when cleared: what had raised it).
+        trigger: Option<crate::risk::KillTrigger>,
+        /// Details, or why it was cleared.
+        detail: String,
+    },
+    /// The dead man's switch fired (the private stream stayed down; every order cancelled over
+    /// REST) or was released (the stream is back and reconciled).
+    DeadMan {
+        /// Fired (`true`) or released.
+        fired: bool,
+    },
 }
 
 /// Sender side of the observer; `Probe::default()` observes nothing.

@@ -87,7 +87,11 @@ impl Runtime {
         match ev {
             LoopEvent::Private(ev) => self.on_private(ev),
             LoopEvent::Sent(out) => self.on_sent(out, now_ms()),
-            LoopEvent::Public(..) | LoopEvent::Reconciled { .. } => {}
+            LoopEvent::Public(..)
+            | LoopEvent::Reconciled { .. }
+            | LoopEvent::ClearKill(_)
+            | LoopEvent::Kill(..)
+            | LoopEvent::Flattened { .. } => {}
             LoopEvent::Reload(batch) => batch.refuse("the host is shutting down"),
             LoopEvent::Snapshot(reply) => {
                 let _ = reply.send(self.snapshot());

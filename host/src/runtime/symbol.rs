@@ -18,7 +18,9 @@ use crate::exchange::bybit::messages::{
 };
 use crate::model::{Instrument, LinkIdGen};
 use crate::plugin::{PluginError, StrategyInstance};
+use crate::risk::{KillAction, KillState, effective, pulls_quotes};
 use crate::router::diff::DiffOutcome;
+use crate::router::limits::ClampReason;
 use crate::router::state::{ExchangeStatus, OrderUpdate, UpdateOutcome, WorkingOrders};
 use crate::router::symbol::{SymbolConfig, plan_symbol, pull_symbol};
 
@@ -80,6 +82,16 @@ pub struct SymbolState {
     pub generation: u64,
     /// Observer of quotes and reloads.
     pub probe: Probe,
+    /// This symbol's kill switch.
+    pub kill: KillState,
+    /// The account's kill action (and the dead man's switch), mirrored by the loop.
+    pub account_kill: Option<KillAction>,
+    /// Plans whose quotes the hard limits clamped, since start.
+    pub clamps: u64,
+    /// The limits that clamped the last plan (`max_long`, `max_order_qty`, ...).
+    pub clamped: Vec<&'static str>,
+    /// A strategy failure not yet seen by the loop's kill triggers.
+    pub strategy_fault: Option<String>,
     reload_started: Option<Instant>,
     strategy: StrategyInstance,
     cfg: SymbolConfig,
@@ -90,6 +102,17 @@ pub struct SymbolState {
     ladder: Box<Ladder>,
     has_ladder: bool,
     warned_dropped: bool,
+}
+
+/// The config name of the limit behind a clamp.
+fn clamp_name(r: ClampReason) -> &'static str {
+    match r {
+        ClampReason::MaxOrderQty => "max_order_size",
+        ClampReason::MaxLong => "max_long",
+        ClampReason::MaxShort => "max_short",
+        ClampReason::MaxNotional => "max_notional",
+        ClampReason::MaxOpenOrders => "max_open_orders",
+    }
 }
 
 fn f64_of(d: Decimal) -> f64 {
@@ -123,6 +146,11 @@ impl SymbolState {
             resyncs: 0,
             generation: 0,
             probe: Probe::default(),
+            kill: KillState::default(),
+            account_kill: None,
+            clamps: 0,
+            clamped: Vec::new(),
+            strategy_fault: None,
             reload_started: None,
             strategy: setup.strategy,
             cfg: setup.router,
@@ -228,6 +256,7 @@ impl SymbolState {
         {
             error!(symbol = %self.symbol, module = %self.module, error = %err, "strategy fill callback failed, pulling quotes");
             self.disabled = Some(err.to_string());
+            self.strategy_fault = self.disabled.clone();
         }
         self.quote_dirty = true;
     }
@@ -245,14 +274,26 @@ impl SymbolState {
     pub fn plan(&mut self, ids: &mut LinkIdGen, now_ms: i64, stopping: bool) -> DiffOutcome {
         let quote = std::mem::take(&mut self.quote_dirty);
         self.route_dirty = false;
-        let pull = stopping || self.retiring || self.disabled.is_some() || !self.book.is_whole();
+        let kill = self.kill_action();
+        let pull = stopping
+            || self.retiring
+            || self.disabled.is_some()
+            || !self.book.is_whole()
+            || pulls_quotes(kill);
         if !pull && quote {
             self.call_strategy(now_ms);
         }
         if !pull && self.disabled.is_none() && self.has_ladder {
+            let mut cfg = self.cfg;
+            if kill == Some(KillAction::ReduceOnly) {
+                // No room on either side beyond flat: only the reducing side can rest, at
+                // most the position.
+                cfg.limits.max_long = Decimal::ZERO;
+                cfg.limits.max_short = Decimal::ZERO;
+            }
             match plan_symbol(
                 &self.instrument,
-                &self.cfg,
+                &cfg,
                 self.position.size,
                 &self.ladder,
                 &self.working,
@@ -266,6 +307,17 @@ impl SymbolState {
                         warn!(symbol = %self.symbol, module = %self.module, ?reasons, lot = %self.instrument.lot_size, min_qty = %self.instrument.min_qty, "every ladder level dropped; check the strategy's sizes against the instrument");
                     }
                     self.warned_dropped = empty && !plan.desired.dropped.is_empty();
+                    self.clamped.clear();
+                    if !plan.clamps.is_empty() {
+                        self.clamps += 1;
+                        for c in &plan.clamps {
+                            let name = clamp_name(c.reason);
+                            if !self.clamped.contains(&name) {
+                                self.clamped.push(name);
+                            }
+                        }
+                        debug!(symbol = %self.symbol, clamped = ?self.clamped, position = %self.position.size, "quotes clamped by the hard limits");
+                    }
                     self.desired_best = (plan.desired.best_bid(), plan.desired.best_ask());
                     return plan.diff;
                 }
@@ -280,6 +332,11 @@ impl SymbolState {
             error!(symbol = %self.symbol, error = %e, "cannot plan the pull");
             DiffOutcome::default()
         })
+    }
+
+    /// The kill action this symbol obeys: the harsher of its own and the account's.
+    pub fn kill_action(&self) -> Option<KillAction> {
+        effective(self.kill.action(), self.account_kill)
     }
 
     fn fill_input(&mut self, now_ms: i64) {
@@ -310,6 +367,7 @@ impl SymbolState {
             Err(err) => {
                 error!(symbol = %self.symbol, module = %self.module, error = %err, "strategy failed, pulling quotes");
                 self.disabled = Some(err.to_string());
+                self.strategy_fault = self.disabled.clone();
                 self.has_ladder = false;
             }
         }

@@ -1,6 +1,8 @@
 //! Shared helpers of the host's plugin tests: where the built modules are, and market views.
 #![allow(dead_code)]
 
+pub mod harness;
+
 use std::path::PathBuf;
 
 use plugin_api::{Inventory, Level, MarketView, QuoteInput, SIDE_BUY, SIDE_SELL, Trade};
@@ -225,4 +227,58 @@ pub fn busiest_second(records: &[sim::RequestRecord]) -> (u32, String) {
         }
     }
     best
+}
+
+/// A hand-written module with every export; `abi` is what `quoter_abi_version` returns and
+/// `quote` is the body of `quoter_quote`; `skip` names an export to leave out.
+pub fn wat_module(abi: i32, quote: &str, skip: &str, extra: &str) -> String {
+    let exports = [
+        (
+            "quoter_abi_version",
+            "(result i32)",
+            format!("i32.const {abi}"),
+        ),
+        (
+            "quoter_alloc",
+            "(param i32) (result i32)",
+            "i32.const 4096".into(),
+        ),
+        (
+            "quoter_scratch_ptr",
+            "(result i32)",
+            "i32.const 4096".into(),
+        ),
+        (
+            "quoter_create",
+            "(param i32) (result i32)",
+            "i32.const 0".into(),
+        ),
+        (
+            "quoter_update",
+            "(param i32) (result i32)",
+            "i32.const 0".into(),
+        ),
+        ("quoter_input_ptr", "(result i32)", "i32.const 8192".into()),
+        (
+            "quoter_output_ptr",
+            "(result i32)",
+            "i32.const 16384".into(),
+        ),
+        ("quoter_fill_ptr", "(result i32)", "i32.const 20480".into()),
+        ("quoter_error_ptr", "(result i32)", "i32.const 24576".into()),
+        ("quoter_quote", "(result i32)", quote.into()),
+        ("quoter_on_fill", "(result i32)", "i32.const 0".into()),
+        ("quoter_save_state", "(result i32)", "i32.const 0".into()),
+        (
+            "quoter_restore_state",
+            "(param i32) (result i32)",
+            "i32.const 0".into(),
+        ),
+    ];
+    let funcs: String = exports
+        .iter()
+        .filter(|(name, _, _)| *name != skip)
+        .map(|(name, sig, body)| format!("  (func (export \"{name}\") {sig} {body})\n"))
+        .collect();
+    format!("(module\n{extra}  (memory (export \"memory\") 1)\n{funcs})\n")
 }

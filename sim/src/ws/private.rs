@@ -82,8 +82,13 @@ pub async fn run(sock: WebSocket, shared: Arc<Shared>) {
                 .await;
             }
             "auth" => {
+                let refused = shared
+                    .private_refused
+                    .load(std::sync::atomic::Ordering::Relaxed);
                 let res = if authed.is_some() {
                     Err("Repeat auth")
+                } else if refused {
+                    Err("Params Error")
                 } else {
                     check_auth(&shared, &v)
                 };

@@ -53,8 +53,10 @@ impl RestClient {
         credentials: Option<Credentials>,
         timeout: Duration,
     ) -> Result<Self, RestError> {
+        let tls = crate::exchange::bybit::tls::client_config()?;
         let http = reqwest::Client::builder()
             .timeout(timeout)
+            .tls_backend_preconfigured(rustls::ClientConfig::clone(&tls))
             .build()
             .map_err(RestError::Transport)?;
         Ok(Self {

@@ -22,12 +22,16 @@ pub enum RestError {
     /// No answer in time: the request may or may not have been executed.
     #[error("request timed out")]
     Timeout,
-    /// Connection-level failure before or while sending.
-    #[error("transport error: {0}")]
+    /// Connection-level failure before or while sending (the message ends with the root
+    /// cause: DNS, refused connection, TLS certificate...).
+    #[error("transport error: {}{}", .0, root_cause(.0))]
     Transport(#[source] reqwest::Error),
     /// The answer could not be decoded.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// The TLS configuration could not be built (nothing was sent).
+    #[error("TLS setup: {0}")]
+    Tls(#[from] rustls::Error),
 }
 
 impl RestError {
@@ -56,6 +60,7 @@ impl RestError {
             Self::Http { status, .. } => *status >= 500,
             Self::Timeout | Self::Parse(_) => true,
             Self::Transport(e) => !e.is_connect(),
+            Self::Tls(_) => false,
         }
     }
 
@@ -66,9 +71,20 @@ impl RestError {
             Self::Api(e) => e.is_retryable(),
             Self::Http { status, .. } => *status == 429 || *status >= 500,
             Self::Timeout | Self::Transport(_) => true,
-            Self::Parse(_) => false,
+            Self::Parse(_) | Self::Tls(_) => false,
         }
     }
+}
+
+/// `": <innermost source>"` of `err`, or nothing when it has no source.
+fn root_cause(err: &reqwest::Error) -> String {
+    let mut source = std::error::Error::source(err);
+    let mut last = None;
+    while let Some(s) = source {
+        last = Some(s);
+        source = s.source();
+    }
+    last.map(|s| format!(": {s}")).unwrap_or_default()
 }
 
 /// Turn an HTTP status and body into the envelope, or the error it carries.

@@ -161,7 +161,7 @@ impl PrivateStreamTask {
     }
 
     async fn session(&mut self, backoff: &mut Backoff) -> Result<Exit, WsError> {
-        let (mut ws, _) = tokio_tungstenite::connect_async(self.config.url.as_str()).await?;
+        let (mut ws, _) = crate::exchange::bybit::tls::connect_ws(&self.config.url).await?;
         let expires_ms = now_ms() + self.config.auth_expiry.as_millis() as i64;
         ws.send(Message::text(
             self.config.credentials.ws_auth_request(expires_ms),

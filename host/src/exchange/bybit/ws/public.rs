@@ -301,7 +301,7 @@ impl PublicStreamTask {
 
     /// One connection from connect to loss.
     async fn session(&mut self, backoff: &mut Backoff) -> Result<Exit, WsError> {
-        let (mut ws, _) = tokio_tungstenite::connect_async(self.config.url.as_str()).await?;
+        let (mut ws, _) = crate::exchange::bybit::tls::connect_ws(&self.config.url).await?;
         for req in subscribe_requests(
             "subscribe",
             &self.config.topics(),

@@ -338,10 +338,12 @@ impl TradeStreamTask {
         pending: &mut HashMap<String, Reply>,
     ) -> Result<Exit, WsError> {
         let timeout = self.config.auth_timeout;
-        let (mut ws, _) =
-            tokio::time::timeout(timeout, tokio_tungstenite::connect_async(&self.config.url))
-                .await
-                .map_err(|_| WsError::Lost("connect timed out"))??;
+        let (mut ws, _) = tokio::time::timeout(
+            timeout,
+            crate::exchange::bybit::tls::connect_ws(&self.config.url),
+        )
+        .await
+        .map_err(|_| WsError::Lost("connect timed out"))??;
         let expires_ms = now_ms() + self.config.auth_expiry.as_millis() as i64;
         ws.send(Message::text(
             self.config.credentials.ws_auth_request(expires_ms),

@@ -1,0 +1,488 @@
+//! Risk controls against the simulator over real sockets: hard limits under aggressive fills,
+//! kill switches (manual and automatic) with their actions, and disconnect protection. Each
+//! test shows the action happens within a bounded time, nothing breaches the limit, and the
+//! state is reversed without a restart. Every wait has a deadline; none sleeps and hopes.
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::harness::{KEY, TestHost};
+use host::risk::{KillAction, KillTrigger};
+use host::runtime::ProbeEvent;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+
+const SYM: &str = "RSKUSDT";
+
+/// A sim whose one symbol fills resting quotes often: heavy market-order flow reaching deep.
+fn aggressive_sim() -> sim::SimConfig {
+    let mut c = common::harness::linear(SYM, "0.01", "0.01", "100");
+    c.flow_a = 40.0;
+    c.flow_k = 0.05;
+    c.publish_rate_hz = 50.0;
+    sim::SimConfig {
+        symbols: vec![
+            c,
+            common::harness::linear("OTHUSDT", "0.1", "0.001", "60000"),
+        ],
+        ..Default::default()
+    }
+}
+
+/// A quiet sim (default flow).
+fn quiet_sim() -> sim::SimConfig {
+    let mut c = common::harness::linear(SYM, "0.01", "0.01", "100");
+    c.publish_rate_hz = 50.0;
+    sim::SimConfig {
+        symbols: vec![
+            c,
+            common::harness::linear("OTHUSDT", "0.1", "0.001", "60000"),
+        ],
+        ..Default::default()
+    }
+}
+
+/// Config body: one symbol on static-spread, `max_position`, plus `extra` sections.
+fn body(max_position: f64, size: f64, extra: &str) -> String {
+    format!(
+        "[router]\nlevels = 3\n\n[default_risk]\nmax_position = {max_position:?}\nstale_after_ms = 1000\n\n{extra}\n\n[[symbols]]\nsymbol = \"{SYM}\"\nstrategy = {{ module = \"{}\", params = {{ half_spread_bps = 2.0, levels = 3, size = {size:?}, level_spacing_bps = 2.0 }} }}\n",
+        common::wasm_plugin("static_spread").display()
+    )
+}
+
+async fn start(sim_cfg: sim::SimConfig, id: &str, body: &str) -> TestHost {
+    let mut h = TestHost::start(sim_cfg, id, body).await;
+    assert!(
+        h.wait_two_sided(&[SYM], 0, Duration::from_secs(15)).await,
+        "the host quotes both sides"
+    );
+    h.drain_probe();
+    h
+}
+
+/// The next kill probe event on `symbol` (`None`: the account) with `action`.
+async fn wait_kill(
+    h: &mut TestHost,
+    symbol: Option<&str>,
+    action: Option<KillAction>,
+    within: Duration,
+) -> Option<Option<KillTrigger>> {
+    h.next_probe(within, |ev| match ev {
+        ProbeEvent::Kill {
+            symbol: s,
+            action: a,
+            trigger,
+            ..
+        } if s.as_deref() == symbol && *a == action => Some(*trigger),
+        _ => None,
+    })
+    .await
+}
+
+async fn wait_no_orders(h: &TestHost, within: Duration) -> bool {
+    let prefix = h.prefix.clone();
+    h.sim
+        .wait_until(within, |s| {
+            !s.open_orders(KEY)
+                .iter()
+                .any(|o| o.order_link_id.starts_with(&prefix))
+        })
+        .await
+}
+
+/// Quoting again after a clear: both sides rest, created after `since_ms`.
+async fn wait_quoting_again(h: &TestHost, since_ms: i64) {
+    assert!(
+        h.wait_two_sided(&[SYM], since_ms, Duration::from_secs(10))
+            .await,
+        "quotes are back after the clear"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn position_never_passes_max_position_and_clamps_show() {
+    // The strategy asks for 1.0 a side, 1% from the mid, whatever its position; the limit is 0.5.
+    let max = dec!(0.5);
+    let text = format!(
+        "[router]\nlevels = 1\n\n[default_risk]\nmax_position = 0.5\n\n[[symbols]]\nsymbol = \"{SYM}\"\nstrategy = {{ module = \"{}\", params = {{ mode = \"ok\" }} }}\n",
+        common::wasm_plugin("misbehave").display()
+    );
+    let mut sim_cfg = aggressive_sim();
+    sim_cfg.symbols[0].flow_k = 0.02;
+    let h = start(sim_cfg, "rk1", &text).await;
+    let worst = Mutex::new(Decimal::ZERO);
+    let fills_at_start = h.sim.fills(KEY).len();
+    // Until the position has sat at the limit and many fills happened (or 20 s).
+    h.sim
+        .wait_until(Duration::from_secs(20), |s| {
+            let p = s.position(KEY, SYM).size.abs();
+            let mut w = worst.lock().unwrap();
+            *w = (*w).max(p);
+            *w >= dec!(0.9) * max && s.fills(KEY).len() >= fills_at_start + 20
+        })
+        .await;
+    let worst = *worst.lock().unwrap();
+    let fills = h.sim.fills(KEY).len() - fills_at_start;
+    assert!(fills >= 5, "the sim filled us ({fills} fills)");
+    assert!(worst <= max, "|position| reached {worst} > {max}");
+    let view = h.view_of(SYM).await;
+    assert!(view.clamps > 0, "clamps counted: {view:?}");
+    assert!(
+        view.clamped
+            .iter()
+            .any(|c| c == "max_long" || c == "max_short"),
+        "the position limit binds: {view:?}"
+    );
+    eprintln!(
+        "fills {fills}, worst |position| {worst}, clamps {}, clamped {:?}",
+        view.clamps, view.clamped
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manual_halt_reduce_only_flatten_and_clear() {
+    let mut h = start(aggressive_sim(), "rk2", &body(2.0, 0.5, "")).await;
+    // Halt one symbol: every quote pulled within 3 s; clear: quotes back.
+    assert!(h.control.kill(Some(SYM.into()), KillAction::Halt).await);
+    assert!(
+        wait_kill(
+            &mut h,
+            Some(SYM),
+            Some(KillAction::Halt),
+            Duration::from_secs(3)
+        )
+        .await
+        .is_some()
+    );
+    assert!(
+        wait_no_orders(&h, Duration::from_secs(3)).await,
+        "halt pulls every quote"
+    );
+    assert_eq!(h.view_of(SYM).await.kill.as_deref(), Some("halt"));
+    let t = h.venue_now_ms();
+    assert!(h.control.clear_kill(Some(SYM.into())).await);
+    wait_quoting_again(&h, t).await;
+    assert_eq!(h.view_of(SYM).await.kill, None);
+
+    // Get a position, then reduce-only: nothing rests on the side that adds.
+    assert!(
+        h.sim
+            .wait_until(Duration::from_secs(20), |s| s.position(KEY, SYM).size.abs()
+                >= dec!(0.2))
+            .await,
+        "the sim gives us a position"
+    );
+    assert!(
+        h.control
+            .kill(Some(SYM.into()), KillAction::ReduceOnly)
+            .await
+    );
+    let prefix = h.prefix.clone();
+    let reduce_only = h
+        .sim
+        .wait_until(Duration::from_secs(5), |s| {
+            let pos = s.position(KEY, SYM).size;
+            let ours: Vec<_> = s
+                .open_orders(KEY)
+                .into_iter()
+                .filter(|o| o.order_link_id.starts_with(&prefix))
+                .collect();
+            let adding = ours
+                .iter()
+                .any(|o| (o.side == sim::Side::Buy) == (pos > Decimal::ZERO));
+            !adding && !pos.is_zero()
+        })
+        .await;
+    assert!(
+        reduce_only,
+        "under reduce-only only the reducing side rests"
+    );
+
+    // Flatten the account: flat with no orders within 10 s, then clear.
+    assert!(h.control.kill(None, KillAction::Flatten).await);
+    assert!(
+        wait_kill(
+            &mut h,
+            None,
+            Some(KillAction::Flatten),
+            Duration::from_secs(3)
+        )
+        .await
+        .is_some()
+    );
+    let flat = h
+        .sim
+        .wait_until(Duration::from_secs(10), |s| {
+            s.position(KEY, SYM).size.is_zero()
+                && !s
+                    .open_orders(KEY)
+                    .iter()
+                    .any(|o| o.order_link_id.starts_with(&prefix))
+        })
+        .await;
+    assert!(
+        flat,
+        "flatten closes the position: {:?}",
+        h.sim.position(KEY, SYM).size
+    );
+    let t = h.venue_now_ms();
+    assert!(h.control.clear_kill(None).await);
+    assert!(
+        wait_kill(&mut h, None, None, Duration::from_secs(3))
+            .await
+            .is_some()
+    );
+    wait_quoting_again(&h, t).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_market_data_halts_until_cleared() {
+    let mut h = start(
+        quiet_sim(),
+        "rk3",
+        &body(5.0, 0.1, "[kill]\nstale_data_action = \"halt\""),
+    )
+    .await;
+    common::sim_fault(&h.sim, serde_json::json!({"stale_public": true})).await;
+    let trigger = wait_kill(
+        &mut h,
+        Some(SYM),
+        Some(KillAction::Halt),
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(trigger, Some(Some(KillTrigger::StaleData)));
+    assert!(wait_no_orders(&h, Duration::from_secs(3)).await);
+    common::sim_fault(&h.sim, serde_json::json!({"stale_public": false})).await;
+    // Latched: data is back, the kill holds until cleared.
+    assert_eq!(h.view_of(SYM).await.kill.as_deref(), Some("halt"));
+    let t = h.venue_now_ms();
+    // The book resyncs once data is back; until then a clear is raised again at once.
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(h.control.clear_kill(Some(SYM.into())).await);
+        if h.wait_view(Duration::from_millis(600), |v| v[0].kill.is_none())
+            .await
+            .is_ok()
+            && h.wait_view(Duration::from_millis(600), |v| v[0].kill.is_some())
+                .await
+                .is_err()
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "the kill clears once data is back"
+        );
+    }
+    wait_quoting_again(&h, t).await;
+    h.stop().await;
+}
+
+/// Halt then clear: the host re-creates every quote (so faults on creates bite).
+async fn requote(h: &mut TestHost) {
+    assert!(h.control.kill(Some(SYM.into()), KillAction::Halt).await);
+    assert!(wait_no_orders(h, Duration::from_secs(3)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reject_storm_halts_the_symbol() {
+    let extra =
+        "[kill]\nreject_storm = 4\nreject_window_ms = 10000\nreject_storm_action = \"cancel_all\"";
+    let mut h = start(quiet_sim(), "rk4", &body(5.0, 0.1, extra)).await;
+    requote(&mut h).await;
+    common::sim_fault(
+        &h.sim,
+        serde_json::json!({"reject_orders": 100, "reject_code": 10001}),
+    )
+    .await;
+    assert!(h.control.clear_kill(Some(SYM.into())).await);
+    let trigger = wait_kill(
+        &mut h,
+        Some(SYM),
+        Some(KillAction::CancelAll),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(trigger, Some(Some(KillTrigger::RejectStorm)));
+    // Within a bounded number of requests: the kill stops the creates.
+    assert!(wait_no_orders(&h, Duration::from_secs(3)).await);
+    common::sim_fault(&h.sim, serde_json::json!({"reject_orders": 0})).await;
+    let t = h.venue_now_ms();
+    assert!(h.control.clear_kill(Some(SYM.into())).await);
+    wait_quoting_again(&h, t).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_exhaustion_halts_the_account() {
+    let extra =
+        "[kill]\nrate_limit_hits = 2\nrate_limit_window_ms = 10000\nrate_limit_action = \"halt\"";
+    let mut h = start(quiet_sim(), "rk5", &body(5.0, 0.1, extra)).await;
+    requote(&mut h).await;
+    common::sim_fault(
+        &h.sim,
+        serde_json::json!({"fail_next": 6, "fail_code": 10006}),
+    )
+    .await;
+    assert!(h.control.clear_kill(Some(SYM.into())).await);
+    let trigger = wait_kill(
+        &mut h,
+        None,
+        Some(KillAction::Halt),
+        Duration::from_secs(15),
+    )
+    .await;
+    assert_eq!(trigger, Some(Some(KillTrigger::RateLimit)));
+    assert!(wait_no_orders(&h, Duration::from_secs(5)).await);
+    assert_eq!(h.view_of(SYM).await.account_kill.as_deref(), Some("halt"));
+    let t = h.venue_now_ms();
+    assert!(h.control.clear_kill(None).await);
+    wait_quoting_again(&h, t).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strategy_trap_raises_the_configured_kill() {
+    let text = format!(
+        "[router]\nlevels = 1\n\n[default_risk]\nmax_position = 5.0\n\n[kill]\nstrategy_fault_action = \"cancel_all\"\n\n[[symbols]]\nsymbol = \"{SYM}\"\nstrategy = {{ module = \"{}\", params = {{ mode = \"panic\", after = 30 }} }}\n",
+        common::wasm_plugin("misbehave").display()
+    );
+    let mut h = TestHost::start(quiet_sim(), "rk6", &text).await;
+    let trigger = wait_kill(
+        &mut h,
+        Some(SYM),
+        Some(KillAction::CancelAll),
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(trigger, Some(Some(KillTrigger::StrategyFault)));
+    assert!(wait_no_orders(&h, Duration::from_secs(3)).await);
+    // The kill clears; the crashed instance stays disabled until a reload replaces it.
+    assert!(h.control.clear_kill(Some(SYM.into())).await);
+    let v = h
+        .wait_view(Duration::from_secs(3), |v| v[0].kill.is_none())
+        .await;
+    assert!(v.is_ok_and(|v| v[0].disabled.is_some()));
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drawdown_from_wallet_pushes_halts_the_account() {
+    let extra = "[kill]\nmax_drawdown = 5.0\ndrawdown_action = \"halt\"";
+    let mut h = start(quiet_sim(), "rk7", &body(5.0, 0.1, extra)).await;
+    // Lose money on another symbol of the same account: a taker round trip pays fees.
+    let client = host::exchange::bybit::rest::RestClient::new(
+        h.sim.rest_url(),
+        Some(host::exchange::bybit::sign::Credentials::new(
+            KEY,
+            host::exchange::bybit::sign::Secret::new("simsecret"),
+        )),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    for side in ["Buy", "Sell"] {
+        let body = serde_json::json!({"category": "linear", "symbol": "OTHUSDT", "side": side, "orderType": "Market", "qty": "1"}).to_string();
+        client
+            .post_signed::<serde_json::Value>("/v5/order/create", body)
+            .await
+            .expect("market order");
+    }
+    let trigger = wait_kill(
+        &mut h,
+        None,
+        Some(KillAction::Halt),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(trigger, Some(Some(KillTrigger::Drawdown)));
+    assert!(wait_no_orders(&h, Duration::from_secs(3)).await);
+    // Cleared: the peak is rebased to the current equity, quoting resumes.
+    let t = h.venue_now_ms();
+    assert!(h.control.clear_kill(None).await);
+    wait_quoting_again(&h, t).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_man_switch_cancels_while_the_private_stream_is_down() {
+    let extra = "[disconnect]\ndead_man_ms = 1000\n\n[kill]\nprivate_lost_after_ms = 1500\nprivate_lost_action = \"halt\"";
+    let mut h = start(quiet_sim(), "rk8", &body(5.0, 0.1, extra)).await;
+    common::sim_fault(
+        &h.sim,
+        serde_json::json!({"refuse_private": true, "close_ws": "private"}),
+    )
+    .await;
+    let fired = h
+        .next_probe(Duration::from_secs(5), |ev| {
+            matches!(ev, ProbeEvent::DeadMan { fired: true }).then_some(())
+        })
+        .await;
+    assert!(fired.is_some(), "the dead man's switch fires");
+    assert!(
+        wait_no_orders(&h, Duration::from_secs(3)).await,
+        "every order cancelled over REST"
+    );
+    let trigger = wait_kill(&mut h, None, Some(KillAction::Halt), Duration::from_secs(5)).await;
+    assert_eq!(trigger, Some(Some(KillTrigger::PrivateStreamLost)));
+    // The stream comes back: the switch releases after reconciliation; the kill waits for a clear.
+    common::sim_fault(&h.sim, serde_json::json!({"refuse_private": false})).await;
+    let released = h
+        .next_probe(Duration::from_secs(40), |ev| {
+            matches!(ev, ProbeEvent::DeadMan { fired: false }).then_some(())
+        })
+        .await;
+    assert!(
+        released.is_some(),
+        "released once reconnected and reconciled"
+    );
+    assert!(
+        wait_no_orders(&h, Duration::from_millis(10)).await,
+        "the kill still holds"
+    );
+    let t = h.venue_now_ms();
+    assert!(h.control.clear_kill(None).await);
+    wait_quoting_again(&h, t).await;
+    h.orders_agree(Duration::from_secs(5)).await.unwrap();
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dcp_is_armed_and_the_exchange_cancels_on_disconnect() {
+    let extra = "[disconnect]\ndcp_window_s = 3\ndead_man_ms = 60000";
+    let h = start(quiet_sim(), "rk9", &body(5.0, 0.1, extra)).await;
+    let armed = h
+        .sim
+        .requests(KEY)
+        .iter()
+        .any(|r| r.path == "/v5/order/disconnected-cancel-all" && r.ret_code == 0);
+    assert!(armed, "DCP armed at start");
+    common::sim_fault(
+        &h.sim,
+        serde_json::json!({"refuse_private": true, "close_ws": "private"}),
+    )
+    .await;
+    let prefix = h.prefix.clone();
+    let by_dcp = h
+        .sim
+        .wait_until(Duration::from_secs(10), |s| {
+            s.closed_orders(KEY)
+                .iter()
+                .any(|o| o.order_link_id.starts_with(&prefix) && o.cancel_type == "CancelByDCP")
+        })
+        .await;
+    assert!(by_dcp, "the exchange cancelled our orders by DCP");
+    let ours_cancel_all = h
+        .sim
+        .requests(KEY)
+        .iter()
+        .any(|r| r.path == "/v5/order/cancel-all");
+    assert!(!ours_cancel_all, "the dead man's switch (60 s) did not act");
+    common::sim_fault(&h.sim, serde_json::json!({"refuse_private": false})).await;
+    h.orders_agree(Duration::from_secs(30)).await.unwrap();
+    h.stop().await;
+}
