@@ -29,16 +29,22 @@ fn plugins_dir() -> PathBuf {
 }
 
 fn sim_config() -> sim::SimConfig {
-    let mut cfg = sim::SimConfig::default();
-    cfg.symbols = (0..SYMBOLS)
-        .map(|i| {
-            let mut c =
-                sim::SymbolConfig::linear(&format!("SYM{i}USDT"), "0.01", "0.01", "100000", "100");
-            c.publish_rate_hz = 50.0;
-            c
-        })
-        .collect();
-    cfg
+    sim::SimConfig {
+        symbols: (0..SYMBOLS)
+            .map(|i| {
+                let mut c = sim::SymbolConfig::linear(
+                    &format!("SYM{i}USDT"),
+                    "0.01",
+                    "0.01",
+                    "100000",
+                    "100",
+                );
+                c.publish_rate_hz = 50.0;
+                c
+            })
+            .collect(),
+        ..Default::default()
+    }
 }
 
 fn config_text(

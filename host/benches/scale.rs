@@ -345,8 +345,9 @@ fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration) -> Figures {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return; // `cargo bench -- --list` and `cargo test --benches` probes
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: do nothing then.
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
     }
     let counts: Vec<usize> = std::env::var("SCALE_SYMBOLS")
         .unwrap_or_else(|_| "50,500".into())

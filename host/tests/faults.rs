@@ -201,11 +201,24 @@ async fn private_stream_dropped_reconciles_without_duplicates_or_orphans() {
     // Freeze the market's fills so only a reconciliation can bring the host's view back, then
     // drop the silent connection: the host reconnects and reconciles.
     sim_fault(&host.sim, json!({"pause_matching": true})).await;
+    let t1 = host.venue_now_ms();
     sim_fault(
         &host.sim,
         json!({"stale_private": false, "close_ws": "private"}),
     )
     .await;
+    // The host reconnects and asks the venue about every order it tracks.
+    let queried = host
+        .sim
+        .wait_until(Duration::from_secs(10), |s| {
+            s.requests(KEY).iter().any(|r| {
+                r.time_ms >= t1
+                    && r.path == "/v5/order/realtime"
+                    && r.query.contains("orderLinkId=")
+            })
+        })
+        .await;
+    assert!(queried, "no reconciliation query after the reconnect");
     assert_consistent(&host, 1).await;
     sim_fault(&host.sim, json!({"pause_matching": false})).await;
     host.stop().await;
@@ -344,6 +357,12 @@ async fn burst_of_10006_backs_off_and_recovers_within_the_budget() {
         consumed,
         "only {} of {BURST} 10006 answers consumed in 20 s",
         injected(&host)
+    );
+    assert!(
+        order_posts(&host, "", t0)
+            .iter()
+            .any(|r| r.ret_code == 10006),
+        "no order request met the 10006 burst"
     );
     let t1 = host.venue_now_ms();
     // Recovery: order requests are accepted again and every symbol quotes both sides.

@@ -23,16 +23,17 @@ fn symbols(n: usize) -> Vec<String> {
 }
 
 fn sim_config(n: usize) -> sim::SimConfig {
-    let mut cfg = sim::SimConfig::default();
-    cfg.symbols = symbols(n)
-        .iter()
-        .map(|s| {
-            let mut c = sim::SymbolConfig::linear(s, "0.01", "0.01", "100000", "100");
-            c.publish_rate_hz = 50.0;
-            c
-        })
-        .collect();
-    cfg
+    sim::SimConfig {
+        symbols: symbols(n)
+            .iter()
+            .map(|s| {
+                let mut c = sim::SymbolConfig::linear(s, "0.01", "0.01", "100000", "100");
+                c.publish_rate_hz = 50.0;
+                c
+            })
+            .collect(),
+        ..Default::default()
+    }
 }
 
 /// One `[[symbols]]` entry.

@@ -340,6 +340,7 @@ async fn rate_limit_exhaustion_halts_the_account() {
     assert_eq!(trigger, Some(Some(KillTrigger::RateLimit)));
     assert!(wait_no_orders(&h, Duration::from_secs(5)).await);
     assert_eq!(h.view_of(SYM).await.account_kill.as_deref(), Some("halt"));
+    common::sim_fault(&h.sim, serde_json::json!({"reset": true})).await;
     let t = h.venue_now_ms();
     assert!(h.control.clear_kill(None).await);
     wait_quoting_again(&h, t).await;
@@ -485,4 +486,78 @@ async fn dcp_is_armed_and_the_exchange_cancels_on_disconnect() {
     common::sim_fault(&h.sim, serde_json::json!({"refuse_private": false})).await;
     h.orders_agree(Duration::from_secs(30)).await.unwrap();
     h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_reload_clears_a_kill() {
+    common::harness::init_tracing();
+    let sim = sim::Sim::start(quiet_sim()).await.expect("sim starts");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("host.toml");
+    let text = |spread: f64| {
+        format!(
+            "instance_id = \"rk10\"\n{}\n{}",
+            common::sim_venue_toml(dir.path(), &sim),
+            body(5.0, 0.1, "").replace(
+                "half_spread_bps = 2.0",
+                &format!("half_spread_bps = {spread:?}")
+            )
+        )
+    };
+    std::fs::write(&path, text(2.0)).unwrap();
+    let config = host::config::load(&path).expect("valid config");
+    let (probe, mut probe_rx) = host::runtime::Probe::channel();
+    let control = host::runtime::Control::default();
+    let opts = host::app::RunOptions {
+        base_dir: dir.path().to_path_buf(),
+        config_path: Some(path.clone()),
+        probe,
+        control: control.clone(),
+        ..Default::default()
+    };
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = tokio::spawn(host::app::run(config, opts, async {
+        let _ = stop_rx.await;
+    }));
+    let ours = |s: &sim::SimHandle, buy: bool| {
+        s.open_orders(KEY)
+            .iter()
+            .any(|o| o.order_link_id.starts_with("rk10-") && (o.side == sim::Side::Buy) == buy)
+    };
+    assert!(
+        sim.wait_until(Duration::from_secs(15), |s| ours(s, true) && ours(s, false))
+            .await
+    );
+    assert!(control.kill(None, KillAction::Halt).await);
+    assert!(
+        sim.wait_until(Duration::from_secs(3), |s| !ours(s, true)
+            && !ours(s, false))
+            .await
+    );
+    // Edit the configuration: the reload clears the kill and quoting resumes.
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, text(3.0)).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    let until = tokio::time::Instant::now() + Duration::from_secs(15);
+    let cleared = loop {
+        match tokio::time::timeout_at(until, probe_rx.recv()).await {
+            Ok(Some(ProbeEvent::Kill {
+                symbol: None,
+                action: None,
+                detail,
+                ..
+            })) => break Some(detail),
+            Ok(Some(_)) => continue,
+            _ => break None,
+        }
+    };
+    assert_eq!(cleared.as_deref(), Some("config reload"));
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| ours(s, true) && ours(s, false))
+            .await
+    );
+    let _ = stop.send(());
+    let report = tokio::time::timeout(Duration::from_secs(30), app).await;
+    assert!(matches!(report, Ok(Ok(Ok(_)))), "clean stop");
+    sim.shutdown().await;
 }

@@ -122,13 +122,20 @@ impl Runtime {
         if let Some(tif) = batch.time_in_force {
             self.cfg.batch.time_in_force = tif;
         }
-        for change in batch.changes {
+        let mut retired = Vec::new();
+        for mut change in batch.changes {
             let t0 = Instant::now();
             let symbol = change.symbol.clone();
             let outcome = match self.index.get(&symbol) {
-                Some(&i) => apply_change(&mut self.symbols[i], change, generation, batch.started),
+                Some(&i) => {
+                    let s = &mut self.symbols[i];
+                    let out = apply_change(s, &mut change, generation, batch.started);
+                    retired.append(&mut s.retired);
+                    out
+                }
                 None => Err("not running".to_owned()),
             };
+            retired.extend(change.instance.take());
             let pause = t0.elapsed();
             report.longest_pause = report.longest_pause.max(pause);
             match outcome {
@@ -171,6 +178,9 @@ impl Runtime {
                 s.route_dirty = true;
                 info!(%symbol, "removing: pulling quotes, then unsubscribing");
             }
+        }
+        if !retired.is_empty() {
+            tokio::task::spawn_blocking(move || drop(retired));
         }
         if let Some(reply) = batch.reply {
             let _ = reply.send(report);
@@ -226,7 +236,7 @@ impl Runtime {
 /// Apply one change to one symbol. Returns what changed and whether state was handed over.
 fn apply_change(
     s: &mut SymbolState,
-    change: SymbolChange,
+    change: &mut SymbolChange,
     generation: u64,
     started: Instant,
 ) -> Result<(String, Option<bool>), String> {
@@ -238,16 +248,16 @@ fn apply_change(
     let result = swap_or_update(
         s,
         &change.params,
-        change.instance,
+        &mut change.instance,
         change.module_swap,
-        change.module,
+        std::mem::take(&mut change.module),
     );
     match result {
         Ok(state_carried) => {
-            if let Some(l) = change.limits {
+            if let Some(l) = change.limits.take() {
                 s.set_limits(l.router, l.levels, l.max_position, l.stale_after_ms);
             }
-            Ok((change.what, state_carried))
+            Ok((std::mem::take(&mut change.what), state_carried))
         }
         Err(e) => {
             s.cancel_generation(previous);
@@ -259,13 +269,16 @@ fn apply_change(
 fn swap_or_update(
     s: &mut SymbolState,
     params: &Option<Vec<u8>>,
-    instance: Option<StrategyInstance>,
+    instance: &mut Option<StrategyInstance>,
     module_swap: bool,
     module: String,
 ) -> Result<Option<bool>, String> {
     let now = now_ms();
-    let swap = |s: &mut SymbolState, instance: Option<StrategyInstance>| {
-        let next = instance.ok_or_else(|| "no new instance prepared".to_owned())?;
+    // An instance not swapped in stays in `instance`: the caller drops it off the loop.
+    let swap = |s: &mut SymbolState, instance: &mut Option<StrategyInstance>| {
+        let next = instance
+            .take()
+            .ok_or_else(|| "no new instance prepared".to_owned())?;
         let carried = s.swap_strategy(next, module, now)?;
         if !carried {
             warn!(symbol = %s.symbol, "the new instance started without the old state");

@@ -93,6 +93,9 @@ pub struct SymbolState {
     /// A strategy failure not yet seen by the loop's kill triggers.
     pub strategy_fault: Option<String>,
     reload_started: Option<Instant>,
+    /// Instances replaced or refused, to be dropped off the loop (freeing a WASM instance
+    /// returns its memory to the pool, which takes hundreds of microseconds).
+    pub retired: Vec<StrategyInstance>,
     strategy: StrategyInstance,
     cfg: SymbolConfig,
     levels: usize,
@@ -152,6 +155,7 @@ impl SymbolState {
             clamped: Vec::new(),
             strategy_fault: None,
             reload_started: None,
+            retired: Vec::new(),
             strategy: setup.strategy,
             cfg: setup.router,
             levels: setup.levels,
@@ -451,14 +455,17 @@ impl SymbolState {
         if self.book.is_whole() {
             self.fill_input(now_ms);
             let mut trial = Ladder::default();
-            next.quote(&self.input, &mut trial)
-                .map_err(|e| format!("the new instance's first ladder failed: {e}"))?;
+            if let Err(e) = next.quote(&self.input, &mut trial) {
+                self.retired.push(next);
+                return Err(format!("the new instance's first ladder failed: {e}"));
+            }
             trial.truncate_bids(self.levels);
             trial.truncate_asks(self.levels);
             *self.ladder = trial;
             self.has_ladder = true;
         }
-        self.strategy = next;
+        let old = std::mem::replace(&mut self.strategy, next);
+        self.retired.push(old);
         self.module = module;
         self.disabled = None;
         self.route_dirty = true;
