@@ -3,7 +3,9 @@
 //!
 //! Requests: `{"cmd":"status"}` (every symbol's snapshot), `{"cmd":"reload"}` (same as
 //! `SIGHUP`), `{"cmd":"config"}` (the text of the configuration in effect, for `host
-//! check-config` to diff against). Replies carry `"ok": true` or `"ok": false` with an
+//! check-config` to diff against), `{"cmd":"kill","action":"halt","symbol":"BTCUSDT"}` (raise a
+//! kill switch by hand; without `symbol`, on the account) and `{"cmd":"clear-kill"}` (clear
+//! one symbol's, or without `symbol` every, kill switch). Replies carry `"ok": true` or `"ok": false` with an
 //! `"error"`. The socket lives in the temporary directory as `quoter-<instance_id>.sock`
 //! unless the configuration names another path.
 
@@ -126,8 +128,25 @@ async fn answer(
             json!({"ok": true})
         }
         Some("config") => json!({"ok": true, "text": applied.get()}),
+        Some("clear-kill") => {
+            let symbol = req.get("symbol").and_then(Value::as_str).map(str::to_owned);
+            if control.clear_kill(symbol).await {
+                json!({"ok": true})
+            } else {
+                json!({"ok": false, "error": "the loop is not running"})
+            }
+        }
+        Some("kill") => {
+            let symbol = req.get("symbol").and_then(Value::as_str).map(str::to_owned);
+            let action = req.get("action").cloned().unwrap_or(Value::Null);
+            match serde_json::from_value::<crate::config::KillAction>(action) {
+                Ok(action) if control.kill(symbol, action).await => json!({"ok": true}),
+                Ok(_) => json!({"ok": false, "error": "the loop is not running"}),
+                Err(e) => json!({"ok": false, "error": format!("action: {e}")}),
+            }
+        }
         Some(other) => {
-            json!({"ok": false, "error": format!("unknown cmd {other:?}; use status, reload or config")})
+            json!({"ok": false, "error": format!("unknown cmd {other:?}; use status, reload, config, kill or clear-kill")})
         }
         None => json!({"ok": false, "error": "missing \"cmd\""}),
     }

@@ -49,8 +49,14 @@ enum Command {
         /// The running host's configuration file.
         #[arg(long)]
         config: PathBuf,
-        /// `status`, `reload` or `config`.
+        /// `status`, `reload`, `config`, `kill` or `clear-kill`.
         cmd: String,
+        /// The symbol a `kill` or `clear-kill` applies to (default: the whole account).
+        #[arg(long)]
+        symbol: Option<String>,
+        /// The action of a `kill`: `reduce_only`, `halt`, `cancel_all` or `flatten`.
+        #[arg(long)]
+        action: Option<String>,
     },
     /// Load one strategy plugin and answer JSON lines on stdin/stdout (the author's bench).
     Quote {
@@ -136,14 +142,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Ctl { config, cmd } => {
+        Command::Ctl {
+            config,
+            cmd,
+            symbol,
+            action,
+        } => {
             let parsed = host::config::load(&config)?;
             let socket = host::ctl::socket_path(&parsed, &dir_of(&config));
-            let reply = block_on(host::ctl::request(
-                &socket,
-                &serde_json::json!({"cmd": cmd}),
-            ))
-            .map_err(|e| anyhow::anyhow!(e))?;
+            let req = serde_json::json!({"cmd": cmd, "symbol": symbol, "action": action});
+            let reply =
+                block_on(host::ctl::request(&socket, &req)).map_err(|e| anyhow::anyhow!(e))?;
             if cmd == "config" && reply["ok"] == true {
                 print!("{}", reply["text"].as_str().unwrap_or_default());
             } else {

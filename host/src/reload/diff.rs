@@ -37,6 +37,8 @@ pub struct ConfigDiff {
     pub needs_restart: Vec<(String, String)>,
     /// Router settings changed (levels, tolerance, PostOnly): every symbol re-plans.
     pub router: Option<String>,
+    /// Kill-switch or disconnect-protection settings changed.
+    pub kill: Option<String>,
     /// Symbols to start.
     pub added: Vec<String>,
     /// Symbols to stop.
@@ -50,6 +52,7 @@ impl ConfigDiff {
     pub fn is_empty(&self) -> bool {
         self.needs_restart.is_empty()
             && self.router.is_none()
+            && self.kill.is_none()
             && self.added.is_empty()
             && self.removed.is_empty()
             && self.changed.is_empty()
@@ -132,6 +135,12 @@ pub fn diff(old: &Config, old_dir: &Path, new: &Config, new_dir: &Path) -> Confi
             n.post_only
         ));
     }
+    if old.kill != new.kill || old.disconnect != new.disconnect {
+        d.kill = Some(format!(
+            "{:?} {:?} → {:?} {:?}",
+            old.kill, old.disconnect, new.kill, new.disconnect
+        ));
+    }
     let (olds, news) = (by_symbol(old), by_symbol(new));
     for (key, s) in &news {
         let Some(prev) = olds.get(key) else {
@@ -183,6 +192,9 @@ impl fmt::Display for ConfigDiff {
         }
         if let Some(r) = &self.router {
             writeln!(f, "router: {r}")?;
+        }
+        if let Some(k) = &self.kill {
+            writeln!(f, "kill switches: {k}")?;
         }
         for s in &self.added {
             writeln!(f, "add symbol {s}")?;

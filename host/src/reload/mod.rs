@@ -412,7 +412,15 @@ impl ReloadTask {
                 TimeInForce::Gtc
             }
         });
-        if changes.is_empty() && added.is_empty() && removed.is_empty() && time_in_force.is_none() {
+        let old = &self.running.config;
+        let kill = (old.kill != new.kill || old.disconnect != new.disconnect)
+            .then(|| (new.kill.clone(), new.disconnect.clone()));
+        if changes.is_empty()
+            && added.is_empty()
+            && removed.is_empty()
+            && time_in_force.is_none()
+            && kill.is_none()
+        {
             return Ok(None);
         }
         self.generation += 1;
@@ -425,6 +433,7 @@ impl ReloadTask {
                 added,
                 removed,
                 time_in_force,
+                kill,
                 reply: Some(tx),
             },
             rx,

@@ -66,6 +66,8 @@ pub struct ReloadBatch {
     pub removed: Vec<Arc<str>>,
     /// New time in force of new quotes.
     pub time_in_force: Option<TimeInForce>,
+    /// New kill-switch and disconnect-protection settings.
+    pub kill: Option<(crate::config::KillConfig, crate::config::DisconnectConfig)>,
     /// Where the outcome goes.
     pub reply: Option<oneshot::Sender<ReloadReport>>,
 }
@@ -121,6 +123,11 @@ impl Runtime {
         let generation = batch.generation;
         if let Some(tif) = batch.time_in_force {
             self.cfg.batch.time_in_force = tif;
+        }
+        if let Some((kill, disconnect)) = batch.kill {
+            info!(?kill, ?disconnect, "kill-switch settings changed");
+            self.cfg.kill = kill;
+            self.cfg.disconnect = disconnect;
         }
         let mut retired = Vec::new();
         for mut change in batch.changes {

@@ -173,7 +173,7 @@ impl<'a> Cursor<'a> {
             value = value
                 .checked_mul(10)
                 .and_then(|v| v.checked_add(u64::from(b - b'0')))
-                .ok_or(ParseError::BadNumber {
+                .ok_or_else(|| ParseError::BadNumber {
                     field,
                     offset: start,
                 })?;

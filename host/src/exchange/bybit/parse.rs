@@ -208,7 +208,7 @@ fn parse_book_data(c: &mut Cursor<'_>, out: &mut BookUpdate) -> Result<(), Parse
                     let s = std::str::from_utf8(s)
                         .ok()
                         .filter(|s| !s.contains('\\'))
-                        .ok_or(ParseError::BadValue {
+                        .ok_or_else(|| ParseError::BadValue {
                             field: "data.s",
                             offset,
                         })?;
