@@ -26,6 +26,7 @@ pub use engine::types::{Fill, Order, OrderStatus, Position, Side};
 pub use record::{AccountRecord, RequestRecord};
 
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 use state::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -219,6 +220,21 @@ impl SimHandle {
     pub fn mid(&self, category: Category, symbol: &str) -> Option<Decimal> {
         let e = self.shared.engine();
         e.market(category, symbol).map(|i| e.mark_of_market(i))
+    }
+    /// Move the synthetic mid (and so the mark and the displayed book) of a symbol to
+    /// `price`, from the next market step on; with `volatility = 0` it then stays there, so a
+    /// test drives the price path step by step. False if the symbol is unknown.
+    pub fn set_mid(&self, category: Category, symbol: &str, price: Decimal) -> bool {
+        let mut e = self.shared.engine();
+        let Some(i) = e.market(category, symbol) else {
+            return false;
+        };
+        let m = &mut e.markets[i];
+        let Some(ticks) = (price / m.inst.tick).to_f64() else {
+            return false;
+        };
+        m.model.mid_ticks = ticks;
+        true
     }
     /// Pause or resume fills of resting orders by the market (fault injection).
     pub fn pause_matching(&self, paused: bool) {

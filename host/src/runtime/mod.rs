@@ -16,6 +16,7 @@ pub mod setup;
 mod shutdown;
 pub mod streams;
 pub mod symbol;
+pub mod sync;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -71,6 +72,13 @@ pub enum LoopEvent {
     Sent(SendOutcome),
     /// A configuration or module reload, prepared off the loop.
     Reload(Box<ReloadBatch>),
+    /// A symbol's open orders and position, read after a private reconnect.
+    Synced {
+        /// Symbol.
+        symbol: Arc<str>,
+        /// What the exchange showed.
+        result: Result<sync::SyncResult, String>,
+    },
     /// A snapshot of every symbol is asked for.
     Snapshot(tokio::sync::oneshot::Sender<Vec<SymbolSnapshot>>),
     /// A reconciliation query finished.
@@ -151,6 +159,7 @@ pub struct Runtime {
     events_rx: mpsc::Receiver<LoopEvent>,
     inflight: JoinSet<()>,
     reconciling: HashSet<OrderLinkId>,
+    syncs_inflight: HashSet<Arc<str>>,
     orphans_cancelled: HashSet<OrderLinkId>,
     stopping: bool,
     guard: AccountGuard,
@@ -215,6 +224,7 @@ impl Runtime {
             events_rx,
             inflight: JoinSet::new(),
             reconciling: HashSet::new(),
+            syncs_inflight: HashSet::new(),
             orphans_cancelled: HashSet::new(),
             stopping: false,
             guard,
@@ -290,6 +300,7 @@ impl Runtime {
                 let _ = reply.send(self.snapshot());
             }
             LoopEvent::Sent(out) => self.on_sent(out, now),
+            LoopEvent::Synced { symbol, result } => self.on_synced(symbol, result),
             LoopEvent::Reconciled {
                 symbol,
                 link_id,
@@ -402,7 +413,7 @@ impl Runtime {
             PrivateStreamEvent::Connected => {
                 info!("private stream (re)connected; reconciling open orders");
                 self.guard.private_down_since = None;
-                self.reconcile_all();
+                self.sync_all();
                 if let Some(window) = self.guard.disconnect.dcp_window_s {
                     let client = self.client.clone();
                     self.inflight.spawn(async move {
@@ -416,21 +427,6 @@ impl Runtime {
             PrivateStreamEvent::Disconnected { reason } => {
                 warn!(%reason, "private stream lost; reconnecting");
                 self.guard.private_down_since.get_or_insert_with(now_ms);
-            }
-        }
-    }
-
-    /// Query every tracked, non-terminal order after a private reconnect (pushes may be lost).
-    fn reconcile_all(&mut self) {
-        for i in 0..self.symbols.len() {
-            let ids: Vec<OrderLinkId> = self.symbols[i]
-                .working
-                .open()
-                .filter(|o| !o.state().is_frozen())
-                .map(|o| o.link_id.clone())
-                .collect();
-            for id in ids {
-                self.spawn_reconcile(i, id);
             }
         }
     }
@@ -538,6 +534,7 @@ impl Runtime {
         let now = now_ms();
         let mut to_resync = Vec::new();
         let mut to_reconcile = Vec::new();
+        let mut to_sync = Vec::new();
         for (i, s) in self.symbols.iter_mut().enumerate() {
             if let Err(e) = s.check_stale(now) {
                 warn!(symbol = %s.symbol, error = %e, "book stale, pulling quotes and resyncing");
@@ -545,6 +542,9 @@ impl Runtime {
             }
             for id in s.working.expire_pending(now, self.cfg.pending_timeout_ms) {
                 warn!(symbol = %s.symbol, link_id = %id, "request unanswered; will reconcile");
+            }
+            if s.syncing {
+                to_sync.push(i);
             }
             for o in s.working.needing_reconcile() {
                 to_reconcile.push((i, o.link_id.clone()));
@@ -568,6 +568,9 @@ impl Runtime {
         }
         for (i, id) in to_reconcile {
             self.spawn_reconcile(i, id);
+        }
+        for i in to_sync {
+            self.spawn_sync(i);
         }
         self.risk_timer(now);
     }

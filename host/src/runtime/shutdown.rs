@@ -89,6 +89,7 @@ impl Runtime {
             LoopEvent::Sent(out) => self.on_sent(out, now_ms()),
             LoopEvent::Public(..)
             | LoopEvent::Reconciled { .. }
+            | LoopEvent::Synced { .. }
             | LoopEvent::ClearKill(_)
             | LoopEvent::Kill(..)
             | LoopEvent::Flattened { .. } => {}

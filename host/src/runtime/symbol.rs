@@ -74,6 +74,9 @@ pub struct SymbolState {
     pub conn: usize,
     /// Being removed: quotes pulled; dropped once no order of ours is open.
     pub retiring: bool,
+    /// Reading its orders and position over REST after a private reconnect: no new order
+    /// actions until done (working orders stay).
+    pub syncing: bool,
     /// Book messages applied since start.
     pub book_total: u64,
     /// Book resyncs since start.
@@ -145,6 +148,7 @@ impl SymbolState {
             desired_best: (None, None),
             conn: 0,
             retiring: false,
+            syncing: false,
             book_total: 0,
             resyncs: 0,
             generation: 0,
@@ -276,6 +280,11 @@ impl SymbolState {
     /// Decide this round's actions: call the strategy when the book changed, then diff its
     /// ladder (or nothing, when pulling) against the working orders.
     pub fn plan(&mut self, ids: &mut LinkIdGen, now_ms: i64, stopping: bool) -> DiffOutcome {
+        if self.syncing && !stopping {
+            // Hold: the exchange's view is being read; act on it once it is in.
+            self.route_dirty = false;
+            return DiffOutcome::default();
+        }
         let quote = std::mem::take(&mut self.quote_dirty);
         self.route_dirty = false;
         let kill = self.kill_action();

@@ -207,6 +207,7 @@ impl Engine {
             tif,
             reduce_only: req.reduce_only,
             close_on_trigger: req.close_on_trigger,
+            stop_order_type: req.stop_order_type,
             status: OrderStatus::New,
             cancel_type: "UNKNOWN",
             reject_reason: "EC_NoError",

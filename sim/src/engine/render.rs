@@ -111,7 +111,7 @@ pub fn order_row<'a>(o: &'a Order, inst: &'a Instrument) -> OrderRow<'a> {
         },
         position_idx: 0,
         order_status: o.status.as_str(),
-        create_type: "CreateByUser",
+        create_type: create_type(o.stop_order_type),
         cancel_type: o.cancel_type,
         reject_reason: o.reject_reason,
         avg_price: zero_or(avg),
@@ -125,7 +125,7 @@ pub fn order_row<'a>(o: &'a Order, inst: &'a Instrument) -> OrderRow<'a> {
         fee_currency: "",
         time_in_force: o.tif.as_str(),
         order_type: o.order_type.as_str(),
-        stop_order_type: "",
+        stop_order_type: o.stop_order_type,
         oco_trigger_by: "",
         order_iv: "",
         market_unit: "",
@@ -335,6 +335,16 @@ pub struct PositionRow<'a> {
     avg_price: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     mmr_sys_update_time: Option<&'static str>,
+}
+
+/// Bybit's `createType` of an order created by position stop `stop_order_type`.
+fn create_type(stop_order_type: &str) -> &'static str {
+    match stop_order_type {
+        "StopLoss" => "CreateByStopLoss",
+        "TakeProfit" => "CreateByTakeProfit",
+        "TrailingStop" => "CreateByTrailingStop",
+        _ => "CreateByUser",
+    }
 }
 
 /// The position row of `p` on `symbol` at `mark`.

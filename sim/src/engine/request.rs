@@ -29,6 +29,8 @@ pub struct OrderRequest {
     pub reduce_only: bool,
     /// Close on trigger.
     pub close_on_trigger: bool,
+    /// The position stop that created the order (`TrailingStop`...), empty otherwise.
+    pub stop_order_type: &'static str,
     /// Take profit echo.
     pub take_profit: String,
     /// Stop loss echo.
@@ -124,6 +126,7 @@ pub fn parse_order_request(v: &Value, category: Category) -> Result<OrderRequest
         order_link_id,
         reduce_only: bool_field(v, "reduceOnly"),
         close_on_trigger: bool_field(v, "closeOnTrigger"),
+        stop_order_type: "",
         take_profit: str_field(v, "takeProfit").unwrap_or("").to_string(),
         stop_loss: str_field(v, "stopLoss").unwrap_or("").to_string(),
         market_unit: str_field(v, "marketUnit").unwrap_or("").to_string(),

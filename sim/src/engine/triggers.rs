@@ -26,15 +26,15 @@ impl Engine {
             }
             let long = p.size > Decimal::ZERO;
             let z = Decimal::ZERO;
-            let mut fire = false;
+            let mut fire = None;
             if p.stop_loss > z && ((long && mark <= p.stop_loss) || (!long && mark >= p.stop_loss))
             {
-                fire = true;
+                fire = Some("StopLoss");
             }
             if p.take_profit > z
                 && ((long && mark >= p.take_profit) || (!long && mark <= p.take_profit))
             {
-                fire = true;
+                fire = fire.or(Some("TakeProfit"));
             }
             if p.trailing_stop > z {
                 let active = p.active_price.is_zero()
@@ -53,13 +53,13 @@ impl Engine {
                         p.trail_extreme + p.trailing_stop
                     };
                     if (long && mark <= stop) || (!long && mark >= stop) {
-                        fire = true;
+                        fire = fire.or(Some("TrailingStop"));
                     }
                 }
             }
-            if !fire {
+            let Some(stop_order_type) = fire else {
                 continue;
-            }
+            };
             let qty = p.size.abs();
             p.take_profit = z;
             p.stop_loss = z;
@@ -77,6 +77,7 @@ impl Engine {
                 order_link_id: String::new(),
                 reduce_only: true,
                 close_on_trigger: true,
+                stop_order_type,
                 take_profit: String::new(),
                 stop_loss: String::new(),
                 market_unit: String::new(),

@@ -245,6 +245,9 @@ pub struct Order {
     pub reduce_only: bool,
     /// Close-on-trigger flag (echoed).
     pub close_on_trigger: bool,
+    /// Bybit `stopOrderType` of an order a position stop created (`StopLoss`,
+    /// `TakeProfit`, `TrailingStop`), empty for orders sent by the account.
+    pub stop_order_type: &'static str,
     /// Status.
     pub status: OrderStatus,
     /// Bybit `cancelType` (`UNKNOWN` when not cancelled).

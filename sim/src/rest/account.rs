@@ -82,7 +82,8 @@ pub fn positions(r: &Req) -> Answer {
 }
 
 /// `POST /v5/position/trading-stop`: stores TP/SL/trailing stop on the position.
-/// Triggers are not simulated yet (stored and echoed only).
+/// A change is pushed on the `position` topic, as Bybit does; triggers live in
+/// `engine/triggers.rs`.
 pub fn trading_stop(r: &Req) -> Answer {
     let b = &r.body;
     if b.get("category").and_then(Value::as_str) != Some("linear") {
@@ -93,9 +94,9 @@ pub fn trading_stop(r: &Req) -> Answer {
         .and_then(Value::as_str)
         .ok_or_else(|| ApiError::param("params error: symbol invalid"))?;
     let mut e = r.shared.engine();
-    if e.market(Category::Linear, sym).is_none() {
+    let Some(mi) = e.market(Category::Linear, sym) else {
         return Err(ApiError::param("params error: symbol invalid"));
-    }
+    };
     let tp = dec_field(b, "takeProfit")?;
     let sl = dec_field(b, "stopLoss")?;
     let ts = dec_field(b, "trailingStop")?;
@@ -125,6 +126,8 @@ pub fn trading_stop(r: &Req) -> Answer {
         return Err(ApiError::new(34040, "not modified"));
     }
     p.updated_ms = now;
+    e.push_position_wallet(r.acct, mi);
+    e.flush();
     Ok((json!({}), json!({})))
 }
 
