@@ -281,6 +281,40 @@ pub struct RiskConfig {
     pub max_order_size: Option<f64>,
     /// Pull quotes when no market data arrived for this long, ms.
     pub stale_after_ms: Option<u64>,
+    /// Exchange-side position protection (trailing stop or break-even stop).
+    pub protect: Option<ProtectConfig>,
+    /// Host-level de-risking beyond a soft position limit.
+    pub derisk: Option<DeriskConfig>,
+}
+
+/// Position protection (`risk.protect`), set with `/v5/position/trading-stop`. Exactly one
+/// mode: a trailing stop (`trailing_stop_bps`, optionally `activation_bps`) or a break-even
+/// stop (`break_even_after_bps`, optionally `break_even_offset_ticks`).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectConfig {
+    /// Trailing-stop distance, bps of the entry price.
+    pub trailing_stop_bps: Option<f64>,
+    /// Arm the trailing stop only once the mark is this far in profit, bps of the entry.
+    pub activation_bps: Option<f64>,
+    /// Move the stop to break-even once the mark is this far in profit, bps of the entry.
+    pub break_even_after_bps: Option<f64>,
+    /// The break-even stop sits this many ticks on the profit side of the entry (default 0).
+    pub break_even_offset_ticks: Option<u32>,
+    /// Re-sends after the exchange disagrees with what we set (or refuses it) before giving
+    /// up until the position changes or the private stream reconnects (default 3).
+    pub max_retries: Option<u32>,
+}
+
+/// Host-level de-risk (`risk.derisk`): beyond `soft_position` the host sends reduce-only IOC
+/// orders at the touch until `|position| <= soft_position`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeriskConfig {
+    /// Soft limit on the absolute position, base quantity (below `max_position`).
+    pub soft_position: f64,
+    /// Least time between two de-risk orders on a symbol, ms (default 1000).
+    pub cooldown_ms: Option<u64>,
 }
 
 impl RiskConfig {
@@ -292,6 +326,8 @@ impl RiskConfig {
             max_open_orders: self.max_open_orders.or(defaults.max_open_orders),
             max_order_size: self.max_order_size.or(defaults.max_order_size),
             stale_after_ms: self.stale_after_ms.or(defaults.stale_after_ms),
+            protect: self.protect.clone().or_else(|| defaults.protect.clone()),
+            derisk: self.derisk.clone().or_else(|| defaults.derisk.clone()),
         }
     }
 }
@@ -557,6 +593,14 @@ impl Config {
                     "required (here or in [default_risk])",
                 );
             }
+            if let (Some(d), Some(max)) = (&risk.derisk, risk.max_position)
+                && d.soft_position >= max
+            {
+                push(
+                    key("risk.derisk.soft_position"),
+                    "must be below risk.max_position",
+                );
+            }
         }
         p
     }
@@ -587,6 +631,56 @@ fn check_risk(prefix: &str, r: &RiskConfig, push: &mut impl FnMut(String, &str))
     }
     if r.stale_after_ms == Some(0) {
         push(format!("{prefix}.stale_after_ms"), "must be at least 1");
+    }
+    if let Some(p) = &r.protect {
+        check_protect(&format!("{prefix}.protect"), p, push);
+    }
+    if let Some(d) = &r.derisk {
+        if !(d.soft_position.is_finite() && d.soft_position > 0.0) {
+            push(
+                format!("{prefix}.derisk.soft_position"),
+                "must be a finite number > 0",
+            );
+        }
+        if d.cooldown_ms == Some(0) {
+            push(format!("{prefix}.derisk.cooldown_ms"), "must be at least 1");
+        }
+    }
+}
+
+fn check_protect(prefix: &str, p: &ProtectConfig, push: &mut impl FnMut(String, &str)) {
+    let bps = |v: Option<f64>| v.is_none_or(|v| v.is_finite() && v > 0.0 && v < 10_000.0);
+    for (key, v) in [
+        ("trailing_stop_bps", p.trailing_stop_bps),
+        ("activation_bps", p.activation_bps),
+        ("break_even_after_bps", p.break_even_after_bps),
+    ] {
+        if !bps(v) {
+            push(format!("{prefix}.{key}"), "must be a number in (0, 10000)");
+        }
+    }
+    match (p.trailing_stop_bps, p.break_even_after_bps) {
+        (Some(_), Some(_)) => push(
+            prefix.to_owned(),
+            "set either trailing_stop_bps or break_even_after_bps, not both",
+        ),
+        (None, None) => push(
+            prefix.to_owned(),
+            "needs trailing_stop_bps or break_even_after_bps",
+        ),
+        _ => {}
+    }
+    if p.activation_bps.is_some() && p.trailing_stop_bps.is_none() {
+        push(
+            format!("{prefix}.activation_bps"),
+            "only with trailing_stop_bps",
+        );
+    }
+    if p.break_even_offset_ticks.is_some() && p.break_even_after_bps.is_none() {
+        push(
+            format!("{prefix}.break_even_offset_ticks"),
+            "only with break_even_after_bps",
+        );
     }
 }
 
@@ -773,6 +867,35 @@ mod tests {
         ] {
             assert!(keys.contains(&want), "missing {want} in {problems:?}");
         }
+    }
+
+    #[test]
+    fn protect_and_derisk_keys_are_validated() {
+        let dir = dir_with_module();
+        let good = format!(
+            "{GOOD}\n[[symbols]]\nsymbol = \"SOLUSDT\"\nstrategy = {{ module = \"s.wasm\" }}\nrisk = {{ protect = {{ break_even_after_bps = 30, break_even_offset_ticks = 2 }}, derisk = {{ soft_position = 0.2 }} }}\n"
+        );
+        let c = parse(&good).unwrap();
+        assert!(c.validate(dir.path()).is_empty());
+        let r = c.symbols[2].risk.or(&c.default_risk);
+        assert_eq!(r.protect.and_then(|p| p.break_even_offset_ticks), Some(2));
+        let bad = format!(
+            "{GOOD}\n[[symbols]]\nsymbol = \"SOLUSDT\"\nstrategy = {{ module = \"s.wasm\" }}\nrisk = {{ protect = {{ trailing_stop_bps = 50, break_even_after_bps = -1, break_even_offset_ticks = 1 }}, derisk = {{ soft_position = 0.5, cooldown_ms = 0 }} }}\n[[symbols]]\nsymbol = \"XRPUSDT\"\nstrategy = {{ module = \"s.wasm\" }}\nrisk = {{ protect = {{ activation_bps = 10 }} }}\n"
+        );
+        let problems = parse(&bad).unwrap().validate(dir.path());
+        let keys: Vec<&str> = problems.iter().map(|(k, _)| k.as_str()).collect();
+        for want in [
+            "symbols[2].risk.protect",
+            "symbols[2].risk.protect.break_even_after_bps",
+            "symbols[2].risk.derisk.soft_position",
+            "symbols[2].risk.derisk.cooldown_ms",
+            "symbols[3].risk.protect",
+            "symbols[3].risk.protect.activation_bps",
+        ] {
+            assert!(keys.contains(&want), "missing {want} in {problems:?}");
+        }
+        let (_, problem) = parse("[default_risk]\nprotect = { trailing = 5 }").unwrap_err();
+        assert!(problem.contains("trailing"), "{problem}");
     }
 
     #[test]

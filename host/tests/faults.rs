@@ -44,16 +44,18 @@ impl Setup {
     /// host's orders agree with the venue's. Symbols alternate between the WASM and the
     /// native build of static-spread.
     async fn start(self, instance_id: &str) -> TestHost {
-        let mut sim_cfg = sim::SimConfig::default();
-        sim_cfg.symbols = self
-            .symbols
-            .iter()
-            .map(|s| {
-                let mut c = linear(s, "0.01", "0.01", "100");
-                c.volatility = self.volatility;
-                c
-            })
-            .collect();
+        let sim_cfg = sim::SimConfig {
+            symbols: self
+                .symbols
+                .iter()
+                .map(|s| {
+                    let mut c = linear(s, "0.01", "0.01", "100");
+                    c.volatility = self.volatility;
+                    c
+                })
+                .collect(),
+            ..Default::default()
+        };
         let mut body = format!(
             "[router]\nlevels = {levels}\nrequote_tolerance_ticks = 1\n\n[default_risk]\nmax_position = 100.0\nmax_open_orders = 6\nstale_after_ms = {stale}\n",
             levels = self.levels,

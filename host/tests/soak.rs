@@ -116,16 +116,18 @@ async fn ten_symbols_agree_with_the_venue_for_minutes() {
     let universe = universe();
     let names: Vec<String> = universe.iter().map(|(c, _)| c.symbol.clone()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    let mut sim_cfg = sim::SimConfig::default();
-    sim_cfg.symbols = universe
-        .iter()
-        .map(|(c, _)| {
-            let mut c = c.clone();
-            // ~56 % a year: a busy crypto market, within what the order budget can follow.
-            c.volatility = 0.0001;
-            c
-        })
-        .collect();
+    let sim_cfg = sim::SimConfig {
+        symbols: universe
+            .iter()
+            .map(|(c, _)| {
+                let mut c = c.clone();
+                // ~56 % a year: a busy crypto market, within what the order budget can follow.
+                c.volatility = 0.0001;
+                c
+            })
+            .collect(),
+        ..Default::default()
+    };
     let mut body = String::from(
         "[router]\nlevels = 2\nrequote_tolerance_ticks = 1\n\n[default_risk]\nmax_position = 1.0\nmax_open_orders = 8\nstale_after_ms = 5000\n\n",
     );

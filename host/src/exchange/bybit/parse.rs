@@ -205,13 +205,12 @@ fn parse_book_data(c: &mut Cursor<'_>, out: &mut BookUpdate) -> Result<(), Parse
                 b"s" => {
                     let offset = c.pos();
                     let s = c.string()?;
-                    let s = std::str::from_utf8(s)
-                        .ok()
-                        .filter(|s| !s.contains('\\'))
-                        .ok_or_else(|| ParseError::BadValue {
+                    let Some(s) = std::str::from_utf8(s).ok().filter(|s| !s.contains('\\')) else {
+                        return Err(ParseError::BadValue {
                             field: "data.s",
                             offset,
-                        })?;
+                        });
+                    };
                     out.symbol.push_str(s);
                     seen |= D_S;
                 }

@@ -347,6 +347,12 @@ pub struct BybitPositionMsg {
     /// Wire field `cumRealisedPnl`.
     #[serde(default, deserialize_with = "de::opt_decimal")]
     pub cum_realised_pnl: Option<Decimal>,
+    /// Wire field `stopLoss` (`"0"` or empty: none).
+    #[serde(default, deserialize_with = "de::opt_decimal")]
+    pub stop_loss: Option<Decimal>,
+    /// Wire field `trailingStop`, a price distance (`"0"`: none).
+    #[serde(default, deserialize_with = "de::opt_decimal")]
+    pub trailing_stop: Option<Decimal>,
     /// Wire field `positionStatus`.
     #[serde(default)]
     pub position_status: Option<String>,
