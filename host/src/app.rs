@@ -264,6 +264,15 @@ async fn run_on(
     cfg.probe = opts.probe.clone();
     cfg.kill = config.kill.clone();
     cfg.disconnect = config.disconnect.clone();
+    for sc in &config.symbols {
+        let risk = sc.risk.or(&config.default_risk);
+        if let Some(p) = risk.protect {
+            cfg.protect.insert(sc.symbol.clone(), p);
+        }
+        if let Some(d) = risk.derisk {
+            cfg.derisk.insert(sc.symbol.clone(), d);
+        }
+    }
     cfg.batch = BatchConfig {
         time_in_force: if config.router.post_only {
             TimeInForce::PostOnly

@@ -221,20 +221,22 @@ impl SimHandle {
         let e = self.shared.engine();
         e.market(category, symbol).map(|i| e.mark_of_market(i))
     }
-    /// Move the synthetic mid (and so the mark and the displayed book) of a symbol to
-    /// `price`, from the next market step on; with `volatility = 0` it then stays there, so a
-    /// test drives the price path step by step. False if the symbol is unknown.
-    pub fn set_mid(&self, category: Category, symbol: &str, price: Decimal) -> bool {
+    /// Move the synthetic mid (and so the mark) of a symbol to `price`; the next market step
+    /// reshapes the displayed book around it and checks position stops against it. With
+    /// `volatility = 0` it then stays there, so a test drives the price path step by step.
+    /// Returns the symbol's step count at the change (wait for [`Self::market_steps`] to pass
+    /// it), `None` if the symbol is unknown.
+    pub fn set_mid(&self, category: Category, symbol: &str, price: Decimal) -> Option<u64> {
         let mut e = self.shared.engine();
-        let Some(i) = e.market(category, symbol) else {
-            return false;
-        };
+        let i = e.market(category, symbol)?;
         let m = &mut e.markets[i];
-        let Some(ticks) = (price / m.inst.tick).to_f64() else {
-            return false;
-        };
-        m.model.mid_ticks = ticks;
-        true
+        m.model.mid_ticks = (price / m.inst.tick).to_f64()?;
+        Some(m.steps)
+    }
+    /// Market steps of a symbol so far (each one moves the model, matches and checks stops).
+    pub fn market_steps(&self, category: Category, symbol: &str) -> Option<u64> {
+        let e = self.shared.engine();
+        e.market(category, symbol).map(|i| e.markets[i].steps)
     }
     /// Pause or resume fills of resting orders by the market (fault injection).
     pub fn pause_matching(&self, paused: bool) {

@@ -2,13 +2,17 @@
 //! account with their automatic triggers, account equity tracking, and disconnect protection.
 //!
 //! [`kill`] and [`account`] are pure logic; [`actions`] holds the few REST calls the controls
-//! make (cancel-all, reduce-only IOC, arming DCP). The runtime loop owns an [`AccountGuard`]
+//! make (cancel-all, reduce-only IOC, arming DCP). [`protect`] keeps exchange-side stops
+//! (trailing or break-even) on each position; [`derisk`] trims a position beyond its soft
+//! limit. The runtime loop owns an [`AccountGuard`]
 //! and a [`KillState`] per symbol and consults them each round; hard limits on order sizes
 //! live in [`crate::router::limits`].
 
 pub mod account;
 pub mod actions;
+pub mod derisk;
 pub mod kill;
+pub mod protect;
 
 use std::collections::HashMap;
 use std::sync::Arc;

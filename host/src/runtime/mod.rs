@@ -10,7 +10,9 @@
 
 pub mod apply;
 pub mod control;
+pub mod plan_key;
 pub mod probe;
+mod protection;
 pub mod rest;
 pub mod setup;
 mod shutdown;
@@ -95,6 +97,21 @@ pub enum LoopEvent {
     /// Raise a kill by hand on a symbol, or on the account (`None`).
     Kill(Option<String>, KillAction),
     /// A flatten order finished (its fills arrive as pushes).
+    /// A trading-stop request finished.
+    Protected {
+        /// Symbol.
+        symbol: Arc<str>,
+        /// How it ended.
+        result: risk::protect::SendResult,
+    },
+    /// A de-risk order finished (its fills arrive as pushes).
+    Derisked {
+        /// Symbol.
+        symbol: Arc<str>,
+        /// The exchange's error, if any.
+        result: Result<(), String>,
+    },
+    /// A flatten order finished (its fills arrive as pushes).
     Flattened {
         /// Symbol.
         symbol: Arc<str>,
@@ -124,6 +141,10 @@ pub struct RuntimeConfig {
     pub kill: KillConfig,
     /// Disconnect protection settings.
     pub disconnect: DisconnectConfig,
+    /// Position protection per symbol (`risk.protect`, merged with `[default_risk]`).
+    pub protect: HashMap<String, crate::config::ProtectConfig>,
+    /// De-risk settings per symbol (`risk.derisk`).
+    pub derisk: HashMap<String, crate::config::DeriskConfig>,
 }
 
 impl RuntimeConfig {
@@ -139,6 +160,8 @@ impl RuntimeConfig {
             probe: Probe::default(),
             kill: KillConfig::default(),
             disconnect: DisconnectConfig::default(),
+            protect: HashMap::new(),
+            derisk: HashMap::new(),
         }
     }
 }
@@ -164,6 +187,7 @@ pub struct Runtime {
     stopping: bool,
     guard: AccountGuard,
     flattening: HashSet<Arc<str>>,
+    protection: protection::PositionGuards,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -209,6 +233,7 @@ impl Runtime {
             .map(|(i, s)| (s.symbol.clone(), i))
             .collect();
         let guard = AccountGuard::new(cfg.kill.clone(), cfg.disconnect.clone());
+        let protection = protection::PositionGuards::new(&cfg.protect, &cfg.derisk);
         Self {
             symbols,
             index,
@@ -229,6 +254,7 @@ impl Runtime {
             stopping: false,
             guard,
             flattening: HashSet::new(),
+            protection,
         }
     }
 
@@ -290,6 +316,8 @@ impl Runtime {
                 ),
                 None => warn!(%symbol, "kill for a symbol not running"),
             },
+            LoopEvent::Protected { symbol, result } => self.on_protected(&symbol, result),
+            LoopEvent::Derisked { symbol, result } => self.on_derisked(&symbol, result),
             LoopEvent::Flattened { symbol, result } => {
                 self.flattening.remove(&symbol);
                 if let Err(error) = result {
@@ -398,6 +426,7 @@ impl Runtime {
                 for p in &msg.data {
                     if let Some(&i) = self.index.get(p.symbol.as_str()) {
                         self.symbols[i].on_position(PositionState::from_msg(p));
+                        self.audit_position(i, p);
                     }
                 }
             }
@@ -414,6 +443,7 @@ impl Runtime {
                 info!("private stream (re)connected; reconciling open orders");
                 self.guard.private_down_since = None;
                 self.sync_all();
+                self.protection.on_reconnect();
                 if let Some(window) = self.guard.disconnect.dcp_window_s {
                     let client = self.client.clone();
                     self.inflight.spawn(async move {
@@ -614,6 +644,7 @@ impl Runtime {
                 self.spawn_flatten(i);
             }
         }
+        self.guard_positions(now);
     }
 
     /// The account's action, with the dead man's switch as a halt.

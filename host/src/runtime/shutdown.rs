@@ -92,7 +92,9 @@ impl Runtime {
             | LoopEvent::Synced { .. }
             | LoopEvent::ClearKill(_)
             | LoopEvent::Kill(..)
-            | LoopEvent::Flattened { .. } => {}
+            | LoopEvent::Flattened { .. }
+            | LoopEvent::Protected { .. }
+            | LoopEvent::Derisked { .. } => {}
             LoopEvent::Reload(batch) => batch.refuse("the host is shutting down"),
             LoopEvent::Snapshot(reply) => {
                 let _ = reply.send(self.snapshot());

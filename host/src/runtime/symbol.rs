@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tracing::{debug, error, warn};
 
+use super::plan_key::PlanKey;
 use super::probe::{Probe, ProbeEvent};
 use super::rest::{PositionState, order_update};
 use crate::book::{BookError, BookUpdate, OrderBook};
@@ -96,6 +97,10 @@ pub struct SymbolState {
     /// A strategy failure not yet seen by the loop's kill triggers.
     pub strategy_fault: Option<String>,
     reload_started: Option<Instant>,
+    last_plan_key: Option<PlanKey>,
+    last_plan_idle: bool,
+    tick_f64: f64,
+    lot_f64: f64,
     /// Instances replaced or refused, to be dropped off the loop (freeing a WASM instance
     /// returns its memory to the pool, which takes hundreds of microseconds).
     pub retired: Vec<StrategyInstance>,
@@ -159,6 +164,10 @@ impl SymbolState {
             clamped: Vec::new(),
             strategy_fault: None,
             reload_started: None,
+            last_plan_key: None,
+            last_plan_idle: false,
+            tick_f64: f64_of(inst.tick_size),
+            lot_f64: f64_of(inst.lot_size),
             retired: Vec::new(),
             strategy: setup.strategy,
             cfg: setup.router,
@@ -286,7 +295,7 @@ impl SymbolState {
             return DiffOutcome::default();
         }
         let quote = std::mem::take(&mut self.quote_dirty);
-        self.route_dirty = false;
+        let route = std::mem::take(&mut self.route_dirty);
         let kill = self.kill_action();
         let pull = stopping
             || self.retiring
@@ -297,6 +306,18 @@ impl SymbolState {
             self.call_strategy(now_ms);
         }
         if !pull && self.disabled.is_none() && self.has_ladder {
+            let key = PlanKey::new(
+                &self.ladder,
+                self.tick_f64,
+                self.lot_f64,
+                self.position.size,
+                kill,
+            );
+            if !route && self.last_plan_idle && self.last_plan_key == Some(key) {
+                // Same orders as the last plan, which had nothing to do: nothing to do.
+                return DiffOutcome::default();
+            }
+            self.last_plan_key = Some(key);
             let mut cfg = self.cfg;
             if kill == Some(KillAction::ReduceOnly) {
                 // No room on either side beyond flat: only the reducing side can rest, at
@@ -332,6 +353,8 @@ impl SymbolState {
                         debug!(symbol = %self.symbol, clamped = ?self.clamped, position = %self.position.size, "quotes clamped by the hard limits");
                     }
                     self.desired_best = (plan.desired.best_bid(), plan.desired.best_ask());
+                    self.last_plan_idle =
+                        plan.diff.actions.is_empty() && plan.diff.blocked.is_empty();
                     return plan.diff;
                 }
                 Err(e) => {
@@ -341,6 +364,7 @@ impl SymbolState {
             }
         }
         self.desired_best = (None, None);
+        self.last_plan_key = None;
         pull_symbol(&self.instrument, &self.cfg, &self.working, ids).unwrap_or_else(|e| {
             error!(symbol = %self.symbol, error = %e, "cannot plan the pull");
             DiffOutcome::default()
