@@ -565,9 +565,16 @@ impl Runtime {
         let mut to_resync = Vec::new();
         let mut to_reconcile = Vec::new();
         let mut to_sync = Vec::new();
+        let mut to_reconnect = Vec::new();
         for (i, s) in self.symbols.iter_mut().enumerate() {
             if let Err(e) = s.check_stale(now) {
-                warn!(symbol = %s.symbol, error = %e, "book stale, pulling quotes and resyncing");
+                if s.stale_strikes >= 2 {
+                    warn!(symbol = %s.symbol, error = %e, "book stale again without deltas; reconnecting its stream");
+                    s.stale_strikes = 0;
+                    to_reconnect.push(s.conn);
+                } else {
+                    warn!(symbol = %s.symbol, error = %e, "book stale, pulling quotes and resyncing");
+                }
                 to_resync.push(i);
             }
             for id in s.working.expire_pending(now, self.cfg.pending_timeout_ms) {
@@ -601,6 +608,12 @@ impl Runtime {
         }
         for i in to_sync {
             self.spawn_sync(i);
+        }
+        to_reconnect.dedup();
+        for conn in to_reconnect {
+            if let Some(h) = self.public_handle(conn) {
+                h.reconnect();
+            }
         }
         self.risk_timer(now);
     }

@@ -82,6 +82,9 @@ pub struct SymbolState {
     pub book_total: u64,
     /// Book resyncs since start.
     pub resyncs: u64,
+    /// Stale checks failed since the last delta: a stream that answers resubscriptions with
+    /// snapshots but sends no deltas is reconnected at the second strike.
+    pub stale_strikes: u32,
     /// The reload generation this symbol runs (0: as started).
     pub generation: u64,
     /// Observer of quotes and reloads.
@@ -156,6 +159,7 @@ impl SymbolState {
             syncing: false,
             book_total: 0,
             resyncs: 0,
+            stale_strikes: 0,
             generation: 0,
             probe: Probe::default(),
             kill: KillState::default(),
@@ -188,6 +192,9 @@ impl SymbolState {
         self.book_total += 1;
         match self.book.apply(update, now_ms) {
             Ok(_) => {
+                if update.kind == crate::book::UpdateKind::Delta {
+                    self.stale_strikes = 0;
+                }
                 self.quote_dirty = true;
                 Ok(())
             }
@@ -203,6 +210,7 @@ impl SymbolState {
         let r = self.book.check_stale(now_ms, self.stale_after_ms);
         if r.is_err() {
             self.route_dirty = true;
+            self.stale_strikes += 1;
         }
         r
     }

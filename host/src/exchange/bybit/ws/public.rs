@@ -168,6 +168,9 @@ pub enum PublicStreamCommand {
         /// The symbol.
         symbol: String,
     },
+    /// Drop the connection and connect again (a stream that only answers resubscriptions
+    /// is not trusted).
+    Reconnect,
     /// Close the socket and end the task.
     Shutdown,
 }
@@ -209,6 +212,13 @@ impl PublicStreamHandle {
             symbol: symbol.to_owned(),
         };
         self.commands.try_send(cmd).is_ok()
+    }
+
+    /// Reconnect this connection. Never blocks.
+    pub fn reconnect(&self) -> bool {
+        self.commands
+            .try_send(PublicStreamCommand::Reconnect)
+            .is_ok()
     }
 
     /// Stop the task (it closes the socket).
@@ -293,7 +303,7 @@ impl PublicStreamTask {
                     Some(PublicStreamCommand::RemoveSymbol { symbol }) => {
                         self.config.symbols.retain(|s| *s != symbol);
                     }
-                    Some(PublicStreamCommand::ResyncBook { .. }) => {}
+                    Some(PublicStreamCommand::ResyncBook { .. } | PublicStreamCommand::Reconnect) => {}
                 }
             }
         }
@@ -367,6 +377,10 @@ impl PublicStreamTask {
                             }
                         }
                         debug!(%symbol, "book resubscribed for a fresh snapshot");
+                    }
+                    Some(PublicStreamCommand::Reconnect) => {
+                        let _ = ws.close(None).await;
+                        return Ok(Exit::Reconnect("asked to reconnect (stale stream)".into()));
                     }
                     Some(PublicStreamCommand::AddSymbol { symbol }) => {
                         if !self.config.symbols.contains(&symbol) {
