@@ -193,6 +193,8 @@ impl Bench {
                 max_position: 0.5,
                 stale_after_ms: 5_000,
                 position: PositionState::default(),
+                protect: None,
+                derisk: None,
             };
             states.push(SymbolState::new(setup).expect("state"));
         }

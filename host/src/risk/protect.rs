@@ -181,7 +181,8 @@ pub struct Protector {
     inflight: Option<StopTarget>,
     mismatch: bool,
     failures: u32,
-    gave_up: bool,
+    /// Re-sending was given up for this target.
+    gave_up: Option<StopTarget>,
     last_send_ms: i64,
 }
 
@@ -197,7 +198,7 @@ impl Protector {
             inflight: None,
             mismatch: false,
             failures: 0,
-            gave_up: false,
+            gave_up: None,
             last_send_ms: i64::MIN / 2,
         }
     }
@@ -220,9 +221,9 @@ impl Protector {
         self.acked
     }
 
-    /// Whether re-sending was given up for the current position.
+    /// Whether re-sending was given up for the current stops.
     pub fn gave_up(&self) -> bool {
-        self.gave_up
+        self.gave_up.is_some()
     }
 
     fn reset(&mut self) {
@@ -298,10 +299,19 @@ impl Protector {
             self.reset();
             self.side = side;
         }
-        if side == 0 || self.gave_up {
+        if side == 0 {
             return None;
         }
         let want = self.desired(size, entry, mark, tick)?;
+        if let Some(given_up) = self.gave_up {
+            if given_up == want {
+                return None;
+            }
+            // The position changed: new stops, a fresh count.
+            self.gave_up = None;
+            self.failures = 0;
+            self.mismatch = false;
+        }
         if self.acked == Some(want) && !self.mismatch {
             return None;
         }
@@ -309,7 +319,7 @@ impl Protector {
             return None;
         }
         if self.failures > self.max_retries {
-            self.gave_up = true;
+            self.gave_up = Some(want);
             return Some(ProtectAction::GiveUp {
                 attempts: self.failures,
             });
@@ -369,7 +379,7 @@ impl Protector {
         self.acked = None;
         self.mismatch = false;
         self.failures = 0;
-        self.gave_up = false;
+        self.gave_up = None;
     }
 }
 
@@ -576,10 +586,30 @@ mod tests {
         }
         assert!(p.gave_up());
         assert_eq!(p.poll(now + 10_000, dec!(1), dec!(100), None, TICK), None);
+        // A position change means new stops: sent again.
+        let t2 = sent(p.poll(now + 10_000, dec!(2), dec!(101), None, TICK));
+        assert!(!p.gave_up());
+        p.on_result(SendResult::Ok);
+        assert_eq!(
+            sent(p.poll(now + 20_000, dec!(1), dec!(100), None, TICK)),
+            t
+        );
+        assert_ne!(t, t2);
+        p.on_result(SendResult::Ok);
+        // Give up again, then a reconnect re-arms.
+        for i in 1..=3 {
+            p.on_push(dec!(1), None, Some(dec!(0)));
+            if let Some(ProtectAction::Send(_)) =
+                p.poll(now + 20_000 + i * 1_000, dec!(1), dec!(100), None, TICK)
+            {
+                p.on_result(SendResult::Ok);
+            }
+        }
+        assert!(p.gave_up());
         // A reconnect re-arms.
         p.on_reconnect();
         assert_eq!(
-            sent(p.poll(now + 10_000, dec!(1), dec!(100), None, TICK)),
+            sent(p.poll(now + 30_000, dec!(1), dec!(100), None, TICK)),
             t
         );
         p.on_result(SendResult::NotModified);

@@ -31,6 +31,10 @@ pub struct SymbolLimits {
     pub max_position: f64,
     /// Stale-data threshold, ms.
     pub stale_after_ms: i64,
+    /// Position protection.
+    pub protect: Option<crate::config::ProtectConfig>,
+    /// De-risk settings.
+    pub derisk: Option<crate::config::DeriskConfig>,
 }
 
 /// One symbol's prepared change.
@@ -133,6 +137,10 @@ impl Runtime {
         for mut change in batch.changes {
             let t0 = Instant::now();
             let symbol = change.symbol.clone();
+            let risk = change
+                .limits
+                .as_ref()
+                .map(|l| (l.protect.clone(), l.derisk.clone()));
             let outcome = match self.index.get(&symbol) {
                 Some(&i) => {
                     let s = &mut self.symbols[i];
@@ -145,6 +153,9 @@ impl Runtime {
             retired.extend(change.instance.take());
             let pause = t0.elapsed();
             report.longest_pause = report.longest_pause.max(pause);
+            if let (Ok(_), Some((protect, derisk))) = (&outcome, risk) {
+                self.set_protection(&symbol, protect, derisk);
+            }
             match outcome {
                 Ok((what, state_carried)) => {
                     info!(%symbol, generation, %what, pause_us = pause.as_secs_f64() * 1e6, "reload applied");
@@ -198,6 +209,7 @@ impl Runtime {
         if self.index.contains_key(setup.instrument.symbol.as_str()) {
             return Err("already running (still being removed?)".into());
         }
+        let (protect, derisk) = (setup.protect.clone(), setup.derisk.clone());
         let mut state = SymbolState::new(setup).map_err(|e| e.to_string())?;
         state.probe = self.probe.clone();
         let symbol = state.symbol.clone();
@@ -209,9 +221,26 @@ impl Runtime {
             self.index.remove(&symbol);
             return Err(format!("cannot subscribe: {e}"));
         }
+        self.set_protection(&symbol, protect, derisk);
         info!(%symbol, "symbol added; quoting once its book is whole");
         self.probe.emit(|| ProbeEvent::Added { symbol });
         Ok(())
+    }
+
+    fn set_protection(
+        &mut self,
+        symbol: &str,
+        protect: Option<crate::config::ProtectConfig>,
+        derisk: Option<crate::config::DeriskConfig>,
+    ) {
+        match protect {
+            Some(p) => self.cfg.protect.insert(symbol.to_owned(), p),
+            None => self.cfg.protect.remove(symbol),
+        };
+        match derisk {
+            Some(d) => self.cfg.derisk.insert(symbol.to_owned(), d),
+            None => self.cfg.derisk.remove(symbol),
+        };
     }
 
     /// Drop retiring symbols that have no order of ours left, and unsubscribe them.

@@ -59,6 +59,8 @@ pub fn symbol_limits(config: &Config, sc: &SymbolConfig, inst: &Instrument) -> S
         levels: config.router.levels as usize,
         max_position: risk.max_position.unwrap_or(0.0),
         stale_after_ms: risk.stale_after_ms.unwrap_or(5_000) as i64,
+        protect: risk.protect.clone(),
+        derisk: risk.derisk.clone(),
     }
 }
 
@@ -105,6 +107,8 @@ pub async fn prepare_symbol(
         levels: limits.levels,
         max_position: limits.max_position,
         stale_after_ms: limits.stale_after_ms,
+        protect: limits.protect,
+        derisk: limits.derisk,
         instrument: inst,
         strategy,
         module: module_label(module),

@@ -43,6 +43,10 @@ pub struct SymbolSetup {
     pub stale_after_ms: i64,
     /// Position at start-up.
     pub position: PositionState,
+    /// Position protection.
+    pub protect: Option<crate::config::ProtectConfig>,
+    /// De-risk settings.
+    pub derisk: Option<crate::config::DeriskConfig>,
 }
 
 /// One symbol's live state.
@@ -101,7 +105,6 @@ pub struct SymbolState {
     pub strategy_fault: Option<String>,
     reload_started: Option<Instant>,
     last_plan_key: Option<PlanKey>,
-    last_plan_idle: bool,
     tick_f64: f64,
     lot_f64: f64,
     /// Instances replaced or refused, to be dropped off the loop (freeing a WASM instance
@@ -169,7 +172,6 @@ impl SymbolState {
             strategy_fault: None,
             reload_started: None,
             last_plan_key: None,
-            last_plan_idle: false,
             tick_f64: f64_of(inst.tick_size),
             lot_f64: f64_of(inst.lot_size),
             retired: Vec::new(),
@@ -321,8 +323,10 @@ impl SymbolState {
                 self.position.size,
                 kill,
             );
-            if !route && self.last_plan_idle && self.last_plan_key == Some(key) {
-                // Same orders as the last plan, which had nothing to do: nothing to do.
+            if !route && self.last_plan_key == Some(key) {
+                // Same inputs as the last plan (ladder on the grids, position, kill state) and
+                // no order changed since: the plan would be the same. Actions it deferred for
+                // the rate budget are retried by the timer and after every ack.
                 return DiffOutcome::default();
             }
             self.last_plan_key = Some(key);
@@ -361,8 +365,6 @@ impl SymbolState {
                         debug!(symbol = %self.symbol, clamped = ?self.clamped, position = %self.position.size, "quotes clamped by the hard limits");
                     }
                     self.desired_best = (plan.desired.best_bid(), plan.desired.best_ask());
-                    self.last_plan_idle =
-                        plan.diff.actions.is_empty() && plan.diff.blocked.is_empty();
                     return plan.diff;
                 }
                 Err(e) => {
