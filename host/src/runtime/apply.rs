@@ -152,6 +152,9 @@ impl Runtime {
             };
             retired.extend(change.instance.take());
             let pause = t0.elapsed();
+            if let Some(&i) = self.index.get(&symbol) {
+                self.symbols[i].flush_observation();
+            }
             report.longest_pause = report.longest_pause.max(pause);
             if let (Ok(_), Some((protect, derisk))) = (&outcome, risk) {
                 self.set_protection(&symbol, protect, derisk);

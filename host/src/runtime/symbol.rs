@@ -105,6 +105,7 @@ pub struct SymbolState {
     pub strategy_fault: Option<String>,
     reload_started: Option<Instant>,
     last_plan_key: Option<PlanKey>,
+    observe_pending: bool,
     tick_f64: f64,
     lot_f64: f64,
     /// Instances replaced or refused, to be dropped off the loop (freeing a WASM instance
@@ -172,6 +173,7 @@ impl SymbolState {
             strategy_fault: None,
             reload_started: None,
             last_plan_key: None,
+            observe_pending: false,
             tick_f64: f64_of(inst.tick_size),
             lot_f64: f64_of(inst.lot_size),
             retired: Vec::new(),
@@ -512,9 +514,7 @@ impl SymbolState {
         self.module = module;
         self.disabled = None;
         self.route_dirty = true;
-        if self.has_ladder {
-            self.observe_quote();
-        }
+        self.observe_pending = self.has_ladder;
         Ok(carried)
     }
 
@@ -522,6 +522,13 @@ impl SymbolState {
     pub fn begin_generation(&mut self, generation: u64, started: Instant) {
         self.generation = generation;
         self.reload_started = Some(started);
+    }
+
+    /// Report the ladder a swap produced (logs and probe), after the swap's timing.
+    pub fn flush_observation(&mut self) {
+        if std::mem::take(&mut self.observe_pending) {
+            self.observe_quote();
+        }
     }
 
     /// Undo [`Self::begin_generation`] after a refused change.
