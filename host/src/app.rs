@@ -294,7 +294,18 @@ async fn run_on(
         )
     });
     opts.control.attach(events_tx.clone());
+    // The account's equity before the first wallet push, so the drawdown and daily-loss
+    // baselines exist from the start; a failed read waits for the push.
+    let equity = crate::runtime::rest::fetch_equity(&client).await;
     let mut runtime = Runtime::new(symbols, client, sender, ids, cfg, events_tx, events_rx);
+    match equity {
+        Ok(Some(e)) => {
+            info!(equity = %e, "account equity read");
+            runtime.on_wallet_equity(e, now_ms());
+        }
+        Ok(None) => warn!("the wallet reports no total equity; waiting for wallet pushes"),
+        Err(e) => warn!(error = %e, "cannot read the account equity; waiting for wallet pushes"),
+    }
     runtime.start_streams()?;
     let applied = crate::ctl::AppliedConfig::default();
     let reload = reload.map(|task| tokio::spawn(task.publish_to(applied.clone()).run()));

@@ -372,11 +372,9 @@ async fn strategy_trap_raises_the_configured_kill() {
     h.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drawdown_from_wallet_pushes_halts_the_account() {
-    let extra = "[kill]\nmax_drawdown = 5.0\ndrawdown_action = \"halt\"";
-    let mut h = start(quiet_sim(), "rk7", &body(5.0, 0.1, extra)).await;
-    // Lose money on another symbol of the same account: a taker round trip pays fees.
+/// Lose money on another symbol of the same account: a taker round trip of 1 OTHUSDT (about
+/// 60 000 USDT notional each way) pays fees well above the limits the tests set.
+async fn lose_on_fees(h: &TestHost) {
     let client = host::exchange::bybit::rest::RestClient::new(
         h.sim.rest_url(),
         Some(host::exchange::bybit::sign::Credentials::new(
@@ -393,6 +391,13 @@ async fn drawdown_from_wallet_pushes_halts_the_account() {
             .await
             .expect("market order");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drawdown_from_wallet_pushes_halts_the_account() {
+    let extra = "[kill]\nmax_drawdown = 5.0\ndrawdown_action = \"halt\"";
+    let mut h = start(quiet_sim(), "rk7", &body(5.0, 0.1, extra)).await;
+    lose_on_fees(&h).await;
     let trigger = wait_kill(
         &mut h,
         None,
@@ -406,6 +411,45 @@ async fn drawdown_from_wallet_pushes_halts_the_account() {
     let t = h.venue_now_ms();
     assert!(h.control.clear_kill(None).await);
     wait_quoting_again(&h, t).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daily_loss_cancels_all_on_the_account_until_cleared() {
+    // No drawdown limit: only the loss since the start of the UTC day can trip.
+    let extra = "[kill]\nmax_daily_loss = 5.0\ndaily_loss_action = \"cancel_all\"";
+    let mut h = start(quiet_sim(), "rk11", &body(5.0, 0.1, extra)).await;
+    lose_on_fees(&h).await;
+    let trigger = wait_kill(
+        &mut h,
+        None,
+        Some(KillAction::CancelAll),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(trigger, Some(Some(KillTrigger::DailyLoss)));
+    assert!(
+        wait_no_orders(&h, Duration::from_secs(3)).await,
+        "cancel-all leaves nothing resting"
+    );
+    let view = h.view_of(SYM).await;
+    assert_eq!(view.account_kill.as_deref(), Some("cancel_all"), "{view:?}");
+    // Latched: no quote comes back while the kill holds.
+    assert!(
+        !h.wait_two_sided(&[SYM], h.venue_now_ms(), Duration::from_millis(500))
+            .await,
+        "the kill holds until cleared"
+    );
+    // Cleared: the day's start is rebased to the current equity, quoting resumes.
+    let t = h.venue_now_ms();
+    assert!(h.control.clear_kill(None).await);
+    assert!(
+        wait_kill(&mut h, None, None, Duration::from_secs(3))
+            .await
+            .is_some()
+    );
+    wait_quoting_again(&h, t).await;
+    assert_eq!(h.view_of(SYM).await.account_kill, None);
     h.stop().await;
 }
 

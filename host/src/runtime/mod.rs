@@ -433,10 +433,7 @@ impl Runtime {
             PrivateStreamEvent::Wallet(msg) => {
                 let now = now_ms();
                 if let Some(equity) = msg.data.iter().find_map(|w| w.total_equity) {
-                    self.guard.equity.on_equity(equity, now);
-                    for (action, trigger, detail) in self.guard.equity.check(&self.guard.cfg) {
-                        self.raise_account(action, trigger, detail, now);
-                    }
+                    self.on_wallet_equity(equity, now);
                 }
             }
             PrivateStreamEvent::Connected => {
@@ -618,8 +615,37 @@ impl Runtime {
         self.risk_timer(now);
     }
 
-    /// Time-driven risk work: the lost-stream kill, the dead man's switch, flattening.
+    /// A wallet reading (start-up REST read or push): the new base of the account's equity,
+    /// with the symbols' current marks as references; then the account triggers.
+    pub fn on_wallet_equity(&mut self, equity: rust_decimal::Decimal, now: i64) {
+        let marks = self
+            .symbols
+            .iter()
+            .filter_map(|s| Some((&s.symbol, s.mark()?)));
+        self.guard.equity.on_wallet(equity, marks, now);
+        self.check_equity(now);
+    }
+
+    /// Mark equity to market with the positions at the latest marks, then the triggers.
+    fn mark_equity(&mut self, now: i64) {
+        let rows = self
+            .symbols
+            .iter()
+            .filter_map(|s| Some((&s.symbol, s.position.size, s.mark()?)));
+        self.guard.equity.on_marks(rows, now);
+        self.check_equity(now);
+    }
+
+    fn check_equity(&mut self, now: i64) {
+        for (action, trigger, detail) in self.guard.equity.check(&self.guard.cfg) {
+            self.raise_account(action, trigger, detail, now);
+        }
+    }
+
+    /// Time-driven risk work: marking equity, the lost-stream kill, the dead man's switch,
+    /// flattening.
     fn risk_timer(&mut self, now: i64) {
+        self.mark_equity(now);
         if let Some((action, detail)) = self.guard.private_lost_due(now) {
             self.raise_account(action, KillTrigger::PrivateStreamLost, detail, now);
         }

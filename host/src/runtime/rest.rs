@@ -1,10 +1,10 @@
-//! REST queries the runtime needs: instruments, open orders, one order, positions.
+//! REST queries the runtime needs: instruments, open orders, one order, positions, equity.
 
 use rust_decimal::Decimal;
 
 use super::RuntimeError;
 use crate::exchange::bybit::messages::{
-    BybitInstrument, BybitOrderMsg, BybitPage, BybitPositionMsg, BybitSide,
+    BybitInstrument, BybitOrderMsg, BybitPage, BybitPositionMsg, BybitSide, BybitWalletMsg,
 };
 use crate::exchange::bybit::rest::{RestClient, RestError};
 use crate::model::{Category, Instrument};
@@ -150,6 +150,19 @@ pub async fn fetch_position(
         .find(|p| p.symbol == symbol)
         .map(PositionState::from_msg)
         .unwrap_or_default())
+}
+
+/// The unified account's total equity (`/v5/account/wallet-balance`); `None` when the
+/// exchange reports none.
+pub async fn fetch_equity(client: &RestClient) -> Result<Option<Decimal>, RestError> {
+    let page = client
+        .get_signed::<BybitPage<BybitWalletMsg>>(
+            "/v5/account/wallet-balance",
+            "accountType=UNIFIED",
+        )
+        .await?
+        .result;
+    Ok(page.list.iter().find_map(|w| w.total_equity))
 }
 
 /// An order row (push or query) in the router's form.

@@ -103,6 +103,7 @@ pub struct SymbolState {
     pub clamped: Vec<&'static str>,
     /// A strategy failure not yet seen by the loop's kill triggers.
     pub strategy_fault: Option<String>,
+    mark_price: Option<Decimal>,
     reload_started: Option<Instant>,
     last_plan_key: Option<PlanKey>,
     observe_pending: bool,
@@ -171,6 +172,7 @@ impl SymbolState {
             clamps: 0,
             clamped: Vec::new(),
             strategy_fault: None,
+            mark_price: None,
             reload_started: None,
             last_plan_key: None,
             observe_pending: false,
@@ -236,6 +238,7 @@ impl SymbolState {
     pub fn on_ticker(&mut self, t: &BybitTickerData) {
         if let Some(mark) = t.mark_price {
             self.input.view.mark_price = f64_of(mark);
+            self.mark_price = Some(mark);
         }
     }
 
@@ -541,6 +544,11 @@ impl SymbolState {
     pub fn mid(&self) -> Option<Decimal> {
         let (b, a) = (self.book.best_bid()?, self.book.best_ask()?);
         Some(((b.price + a.price) / Decimal::TWO).normalize())
+    }
+
+    /// The price positions are marked at: the ticker's mark price, else the book mid.
+    pub fn mark(&self) -> Option<Decimal> {
+        self.mark_price.or_else(|| self.mid())
     }
 
     /// Orders not known to be finished.
