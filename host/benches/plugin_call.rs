@@ -133,7 +133,7 @@ fn module_setup(c: &mut Criterion) {
 fn bare_instantiate(c: &mut Criterion) {
     let rt = PluginRuntime::new(PluginLimits::default()).unwrap();
     let exports = [
-        ("quoter_abi_version", "(result i32)", "i32.const 1"),
+        ("quoter_abi_version", "(result i32)", "i32.const 2"),
         ("quoter_alloc", "(param i32) (result i32)", "i32.const 4096"),
         ("quoter_scratch_ptr", "(result i32)", "i32.const 4096"),
         ("quoter_create", "(param i32) (result i32)", "i32.const 0"),
@@ -162,7 +162,7 @@ fn bare_instantiate(c: &mut Criterion) {
     c.bench_function("wasm_setup/instantiate_bare_module", |b| {
         b.iter(|| black_box(module.instantiate(b"{}").unwrap()))
     });
-    // The boundary alone: copy the 784-byte input in, call a quote that does nothing, copy the
+    // The boundary alone: copy the 800-byte input in, call a quote that does nothing, copy the
     // 400-byte ladder out and check it.
     let mut inst = module.instantiate(b"{}").unwrap();
     let inputs = inputs();

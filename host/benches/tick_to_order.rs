@@ -191,6 +191,7 @@ impl Bench {
                 router,
                 levels: 3,
                 max_position: 0.5,
+                target_position: 0.0,
                 stale_after_ms: 5_000,
                 position: PositionState::default(),
                 protect: None,

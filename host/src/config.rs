@@ -285,6 +285,10 @@ pub struct RiskConfig {
     pub protect: Option<ProtectConfig>,
     /// Host-level de-risking beyond a soft position limit.
     pub derisk: Option<DeriskConfig>,
+    /// The position strategies skew towards, signed base quantity (default 0: flat). Passed to
+    /// strategies as `Inventory::target_position`; within `max_position` (and the de-risk soft
+    /// limit when set).
+    pub target_position: Option<f64>,
 }
 
 /// Position protection (`risk.protect`), set with `/v5/position/trading-stop`. Exactly one
@@ -328,6 +332,7 @@ impl RiskConfig {
             stale_after_ms: self.stale_after_ms.or(defaults.stale_after_ms),
             protect: self.protect.clone().or_else(|| defaults.protect.clone()),
             derisk: self.derisk.clone().or_else(|| defaults.derisk.clone()),
+            target_position: self.target_position.or(defaults.target_position),
         }
     }
 }
@@ -601,6 +606,24 @@ impl Config {
                     "must be below risk.max_position",
                 );
             }
+            if let Some(t) = risk.target_position.filter(|t| t.is_finite()) {
+                if risk.max_position.is_some_and(|max| t.abs() >= max) {
+                    push(
+                        key("risk.target_position"),
+                        "must be within risk.max_position (|target| < max)",
+                    );
+                }
+                if risk
+                    .derisk
+                    .as_ref()
+                    .is_some_and(|d| t.abs() > d.soft_position)
+                {
+                    push(
+                        key("risk.target_position"),
+                        "must be within risk.derisk.soft_position",
+                    );
+                }
+            }
         }
         p
     }
@@ -624,6 +647,12 @@ fn check_risk(prefix: &str, r: &RiskConfig, push: &mut impl FnMut(String, &str))
         push(
             format!("{prefix}.max_order_size"),
             "must be a finite number > 0",
+        );
+    }
+    if r.target_position.is_some_and(|t| !t.is_finite()) {
+        push(
+            format!("{prefix}.target_position"),
+            "must be a finite number",
         );
     }
     if r.max_open_orders == Some(0) {
@@ -896,6 +925,39 @@ mod tests {
         }
         let (_, problem) = parse("[default_risk]\nprotect = { trailing = 5 }").unwrap_err();
         assert!(problem.contains("trailing"), "{problem}");
+    }
+
+    #[test]
+    fn target_position_is_validated_against_the_limits() {
+        let dir = dir_with_module();
+        let sym = |risk: &str| {
+            format!(
+                "{GOOD}\n[[symbols]]\nsymbol = \"SOLUSDT\"\nstrategy = {{ module = \"s.wasm\" }}\nrisk = {{ {risk} }}\n"
+            )
+        };
+        let c = parse(&sym("target_position = -0.3")).unwrap();
+        assert!(c.validate(dir.path()).is_empty());
+        assert_eq!(
+            c.symbols[2].risk.or(&c.default_risk).target_position,
+            Some(-0.3)
+        );
+        assert_eq!(c.symbols[0].risk.or(&c.default_risk).target_position, None);
+        for (risk, why) in [
+            ("target_position = 0.5", "within risk.max_position"),
+            ("target_position = nan", "finite"),
+            (
+                "target_position = 0.3, derisk = { soft_position = 0.2 }",
+                "soft_position",
+            ),
+        ] {
+            let problems = parse(&sym(risk)).unwrap().validate(dir.path());
+            assert!(
+                problems
+                    .iter()
+                    .any(|(k, m)| k == "symbols[2].risk.target_position" && m.contains(why)),
+                "{risk}: {problems:?}"
+            );
+        }
     }
 
     #[test]

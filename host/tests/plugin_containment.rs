@@ -218,7 +218,7 @@ fn hand_written_bad_modules_are_reported() {
     let ok = write_fixture(
         dir.path(),
         "ok.wat",
-        common::wat_module(1, "i32.const 0", "", "").as_bytes(),
+        common::wat_module(plugin_api::ABI_VERSION as i32, "i32.const 0", "", "").as_bytes(),
     );
     let mut inst = rt.load(&ok).unwrap().instantiate(b"{}").unwrap();
     let mut out = Ladder::default();
@@ -236,7 +236,7 @@ fn hand_written_bad_modules_are_reported() {
             e,
             PluginError::AbiMismatch {
                 found: 99,
-                expected: 1,
+                expected: plugin_api::ABI_VERSION,
                 ..
             }
         ),
@@ -247,7 +247,13 @@ fn hand_written_bad_modules_are_reported() {
     let looping = write_fixture(
         dir.path(),
         "loop.wat",
-        common::wat_module(1, "(loop $l (br $l)) i32.const 0", "", "").as_bytes(),
+        common::wat_module(
+            plugin_api::ABI_VERSION as i32,
+            "(loop $l (br $l)) i32.const 0",
+            "",
+            "",
+        )
+        .as_bytes(),
     );
     let mut inst = rt.load(&looping).unwrap().instantiate(b"{}").unwrap();
     let e = inst
@@ -268,7 +274,7 @@ fn hand_written_bad_modules_are_reported() {
     let trap = write_fixture(
         dir.path(),
         "trap.wat",
-        common::wat_module(1, "unreachable", "", "").as_bytes(),
+        common::wat_module(plugin_api::ABI_VERSION as i32, "unreachable", "", "").as_bytes(),
     );
     let mut inst = rt.load(&trap).unwrap().instantiate(b"{}").unwrap();
     let e = inst
@@ -284,7 +290,13 @@ fn hand_written_bad_modules_are_reported() {
     let missing = write_fixture(
         dir.path(),
         "missing.wat",
-        common::wat_module(1, "i32.const 0", "quoter_quote", "").as_bytes(),
+        common::wat_module(
+            plugin_api::ABI_VERSION as i32,
+            "i32.const 0",
+            "quoter_quote",
+            "",
+        )
+        .as_bytes(),
     );
     let e = rt.load(&missing).unwrap_err();
     assert!(
@@ -296,7 +308,7 @@ fn hand_written_bad_modules_are_reported() {
     let importing = write_fixture(
         dir.path(),
         "wasi.wat",
-        common::wat_module(1, "i32.const 0", "", wasi).as_bytes(),
+        common::wat_module(plugin_api::ABI_VERSION as i32, "i32.const 0", "", wasi).as_bytes(),
     );
     let e = rt.load(&importing).unwrap_err();
     assert!(

@@ -32,7 +32,7 @@ pub use types::{
 /// Version of the binary layout and of the exported function set.
 ///
 /// The host refuses a module whose `quoter_abi_version` export returns anything else.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Names of the functions a WASM strategy module exports (besides `memory`).
 pub mod wasm_exports {

@@ -3,7 +3,7 @@
 //! Every struct is `#[repr(C)]`, made of 8-byte and 4-byte fields arranged so that there is no
 //! padding (checked by `bytemuck::Pod`), which makes the byte image identical on wasm32 and
 //! 64-bit little-endian hosts. The size assertions at the bottom pin the layout of
-//! [`ABI_VERSION`](crate::ABI_VERSION) 1.
+//! [`ABI_VERSION`](crate::ABI_VERSION) 2.
 
 use bytemuck::{Pod, Zeroable};
 
@@ -192,6 +192,19 @@ pub struct Inventory {
     pub unrealised_pnl: f64,
     /// The symbol's maximum absolute position (base quantity); quotes must not breach it.
     pub max_position: f64,
+    /// The position to skew towards, signed base quantity (0: flat). Strategies skew on
+    /// [`Inventory::excess`], `position - target_position`.
+    pub target_position: f64,
+    /// The host's de-risk soft limit on the absolute position (base quantity): beyond it the
+    /// host trims the position with reduce-only orders. 0 when there is none.
+    pub soft_position: f64,
+}
+
+impl Inventory {
+    /// The position beyond the target, `position - target_position`: what strategies skew on.
+    pub fn excess(&self) -> f64 {
+        self.position - self.target_position
+    }
 }
 
 /// Everything the host passes to one quote call.
@@ -359,8 +372,8 @@ const _: () = {
     assert!(core::mem::size_of::<Level>() == 16);
     assert!(core::mem::size_of::<Trade>() == 24);
     assert!(core::mem::size_of::<MarketView>() == 744);
-    assert!(core::mem::size_of::<Inventory>() == 40);
-    assert!(core::mem::size_of::<QuoteInput>() == 784);
+    assert!(core::mem::size_of::<Inventory>() == 56);
+    assert!(core::mem::size_of::<QuoteInput>() == 800);
     assert!(core::mem::size_of::<Fill>() == 32);
     assert!(core::mem::size_of::<Ladder>() == 400);
     assert!(core::mem::align_of::<QuoteInput>() == 8);

@@ -59,6 +59,12 @@ pub struct MarketLine {
     pub unrealised_pnl: f64,
     /// Maximum absolute position.
     pub max_position: f64,
+    /// The position to skew towards (default 0).
+    #[serde(default)]
+    pub target_position: f64,
+    /// The host's de-risk soft limit (default 0: none).
+    #[serde(default)]
+    pub soft_position: f64,
 }
 
 /// A trade or fill side as written on the line.
@@ -136,6 +142,8 @@ impl MarketLine {
             realised_pnl: self.realised_pnl,
             unrealised_pnl: self.unrealised_pnl,
             max_position: self.max_position,
+            target_position: self.target_position,
+            soft_position: self.soft_position,
         };
         QuoteInput { view, inventory }
     }
@@ -241,4 +249,32 @@ fn error(message: String) -> Value {
 
 fn plugin_message(e: &PluginError) -> String {
     e.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LINE: &str = r#"{"symbol":"X","ts_ms":1,"bids":[[99,1]],"asks":[[101,1]],"tick_size":0.1,"lot_size":0.01,"max_position":10"#;
+
+    #[test]
+    fn target_and_soft_position_are_optional_and_reach_the_inventory() {
+        let bare: MarketLine = serde_json::from_str(&format!("{LINE}}}")).unwrap();
+        let inv = bare.to_input().inventory;
+        assert_eq!((inv.target_position, inv.soft_position), (0.0, 0.0));
+        let full: MarketLine = serde_json::from_str(&format!(
+            r#"{LINE},"position":1.5,"target_position":-2,"soft_position":4}}"#
+        ))
+        .unwrap();
+        let inv = full.to_input().inventory;
+        assert_eq!(
+            (
+                inv.position,
+                inv.target_position,
+                inv.soft_position,
+                inv.excess()
+            ),
+            (1.5, -2.0, 4.0, 3.5)
+        );
+    }
 }

@@ -185,9 +185,15 @@ mod tests {
         assert_eq!(a.drawdown(), dec!(3));
         // A new reading resets the references: the same marks add nothing.
         a.on_wallet(dec!(995), [(&a_sym, dec!(90)), (&b_sym, dec!(49))], 10);
-        a.on_marks([(&a_sym, dec!(1), dec!(90)), (&b_sym, dec!(-3), dec!(49))], 11);
+        a.on_marks(
+            [(&a_sym, dec!(1), dec!(90)), (&b_sym, dec!(-3), dec!(49))],
+            11,
+        );
         assert_eq!(a.equity(), Some(dec!(995)));
-        a.on_marks([(&a_sym, dec!(1), dec!(80)), (&b_sym, dec!(-3), dec!(49))], 12);
+        a.on_marks(
+            [(&a_sym, dec!(1), dec!(80)), (&b_sym, dec!(-3), dec!(49))],
+            12,
+        );
         assert_eq!((a.equity(), a.drawdown()), (Some(dec!(985)), dec!(21)));
     }
 

@@ -29,6 +29,8 @@ pub struct SymbolLimits {
     pub levels: usize,
     /// Maximum position passed to the strategy.
     pub max_position: f64,
+    /// Target position passed to the strategy.
+    pub target_position: f64,
     /// Stale-data threshold, ms.
     pub stale_after_ms: i64,
     /// Position protection.
@@ -294,7 +296,7 @@ fn apply_change(
     match result {
         Ok(state_carried) => {
             if let Some(l) = change.limits.take() {
-                s.set_limits(l.router, l.levels, l.max_position, l.stale_after_ms);
+                s.set_limits(l);
             }
             Ok((std::mem::take(&mut change.what), state_carried))
         }

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use tracing::{debug, error, warn};
 
+use super::apply::SymbolLimits;
 use super::plan_key::PlanKey;
 use super::probe::{Probe, ProbeEvent};
 use super::rest::{PositionState, order_update};
@@ -39,6 +40,8 @@ pub struct SymbolSetup {
     pub levels: usize,
     /// Maximum position passed to the strategy.
     pub max_position: f64,
+    /// Target position passed to the strategy (`risk.target_position`, default 0).
+    pub target_position: f64,
     /// Pull quotes when no book update came for this long, ms.
     pub stale_after_ms: i64,
     /// Position at start-up.
@@ -116,6 +119,8 @@ pub struct SymbolState {
     cfg: SymbolConfig,
     levels: usize,
     max_position: f64,
+    target_position: f64,
+    derisk_soft_position: f64,
     stale_after_ms: i64,
     input: Box<QuoteInput>,
     ladder: Box<Ladder>,
@@ -183,6 +188,8 @@ impl SymbolState {
             cfg: setup.router,
             levels: setup.levels,
             max_position: setup.max_position,
+            target_position: setup.target_position,
+            derisk_soft_position: setup.derisk.as_ref().map_or(0.0, |d| d.soft_position),
             stale_after_ms: setup.stale_after_ms,
             input,
             ladder: Box::default(),
@@ -400,6 +407,8 @@ impl SymbolState {
             realised_pnl: f64_of(self.position.realised_pnl),
             unrealised_pnl: f64_of(self.position.unrealised_pnl),
             max_position: self.max_position,
+            target_position: self.target_position,
+            soft_position: self.derisk_soft_position,
         };
     }
 
@@ -452,17 +461,13 @@ impl SymbolState {
     }
 
     /// Apply new limits and router settings in place; the next round re-plans.
-    pub fn set_limits(
-        &mut self,
-        router: SymbolConfig,
-        levels: usize,
-        max_position: f64,
-        stale_after_ms: i64,
-    ) {
-        self.cfg = router;
-        self.levels = levels;
-        self.max_position = max_position;
-        self.stale_after_ms = stale_after_ms;
+    pub fn set_limits(&mut self, limits: SymbolLimits) {
+        self.cfg = limits.router;
+        self.levels = limits.levels;
+        self.max_position = limits.max_position;
+        self.target_position = limits.target_position;
+        self.derisk_soft_position = limits.derisk.as_ref().map_or(0.0, |d| d.soft_position);
+        self.stale_after_ms = limits.stale_after_ms;
         self.quote_dirty = true;
         self.route_dirty = true;
     }

@@ -141,6 +141,7 @@ impl ViewStream {
             realised_pnl: 0.0,
             unrealised_pnl: 0.0,
             max_position: 2.0,
+            ..Default::default()
         };
         QuoteInput { view, inventory }
     }

@@ -305,7 +305,7 @@ impl Strategy for AvellanedaStoikov {
             out.pull("gamma or k missing");
             return Ok(());
         };
-        let q = inventory.position / p.q_unit;
+        let q = inventory.excess() / p.q_unit;
         let tau = p.tau_s(view.ts_exchange_ms);
         let (bid0, ask0) = quotes(mid, q, gamma, sigma, k, tau);
         let spec = guard::LevelSpec {
@@ -453,6 +453,29 @@ mod tests {
 
     fn top(out: &Ladder) -> (f64, f64) {
         (out.bids()[0].price, out.asks()[0].price)
+    }
+
+    #[test]
+    fn target_position_skews_like_the_equivalent_position() {
+        let wide = view(&[(95.0, 1.0)], &[(105.0, 1.0)], 1_000_000);
+        let params = r#"{"gamma": 0.1, "k": 1.5, "sigma": 2}"#;
+        let at = |position: f64, target_position: f64| {
+            let inv = Inventory {
+                position,
+                target_position,
+                max_position: 1000.0,
+                ..Default::default()
+            };
+            let out = quote(params, &wide, &inv);
+            (out.bids().to_vec(), out.asks().to_vec())
+        };
+        // Flat with a target of −3 is q = 3 of the target: golden row 1.
+        assert_eq!(at(0.0, -3.0), at(3.0, 0.0));
+        assert_eq!(at(5.0, 2.0), at(3.0, 0.0));
+        let (bids, asks) = at(0.0, -3.0);
+        let [bid_x, ask_x] = TABLE[1].2;
+        assert!((bids[0].price - bid_x).abs() < 1e-9 && (asks[0].price - ask_x).abs() < 1e-9);
+        assert_eq!(at(1.5, 1.5), at(0.0, 0.0));
     }
 
     #[test]

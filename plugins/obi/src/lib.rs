@@ -235,7 +235,7 @@ impl Strategy for Obi {
             }
         };
         let fair = self.fair(view, mid);
-        let (bid0, ask0) = self.first_level(fair, mid, inventory.position, view.tick_size);
+        let (bid0, ask0) = self.first_level(fair, mid, inventory.excess(), view.tick_size);
         let p = &self.params;
         let spec = guard::LevelSpec {
             levels: p.levels,
@@ -346,6 +346,30 @@ mod tests {
         // The weighted-mid mode matches the view's own L1 weighted mid.
         let s = Obi::create(br#"{"fair_mode": "weighted_mid"}"#).unwrap();
         assert!((s.fair(&v, 100.0) - v.weighted_mid().unwrap()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn target_position_skews_like_the_equivalent_position() {
+        let mut v = view(&[(99.0, 1.0)], &[(101.0, 1.0)]);
+        v.tick_size = 0.5;
+        let params = r#"{"half_spread": 0.5, "min_spread_ticks": 0, "levels": 2,
+            "skew_bps_per_unit": 5}"#;
+        let at = |position: f64, target_position: f64| {
+            let inv = Inventory {
+                position,
+                target_position,
+                max_position: 100.0,
+                ..Default::default()
+            };
+            let out = quote(params, &v, &inv);
+            (out.bids().to_vec(), out.asks().to_vec())
+        };
+        // Flat with a target of −2 is 2 long of the target: centre 100·(1 − 2·5/10⁴) = 99.9.
+        assert_eq!(at(0.0, -2.0), at(2.0, 0.0));
+        assert_eq!(at(3.0, 1.0), at(2.0, 0.0));
+        let (bids, asks) = at(0.0, -2.0);
+        assert!((bids[0].price - 99.4).abs() < 1e-9 && (asks[0].price - 100.4).abs() < 1e-9);
+        assert_eq!(at(1.5, 1.5), at(0.0, 0.0));
     }
 
     #[test]

@@ -148,7 +148,7 @@ impl Strategy for StaticSpread {
             out.pull("book has an empty side");
             return Ok(());
         };
-        let first = self.first_level(reference, inventory.position, view.tick_size);
+        let first = self.first_level(reference, inventory.excess(), view.tick_size);
         let p = &self.params;
         let spec = guard::LevelSpec {
             levels: p.levels,
@@ -231,6 +231,29 @@ mod tests {
             &inv,
         );
         assert!((out.asks()[0].price - out.bids()[0].price - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn target_position_skews_like_the_equivalent_position() {
+        let v = view(&[(99.0, 1.0)], &[(101.0, 1.0)]);
+        let params = r#"{"half_spread_bps": 50, "min_spread_ticks": 0, "levels": 3,
+            "level_spacing_bps": 10, "skew_bps_per_unit": 5}"#;
+        let at = |position: f64, target_position: f64| {
+            let inv = Inventory {
+                position,
+                target_position,
+                max_position: 100.0,
+                ..Default::default()
+            };
+            let out = quote(params, &v, &inv);
+            (out.bids().to_vec(), out.asks().to_vec())
+        };
+        // Flat with a target of −2 is 2 long of the target: centre 100·(1 − 2·5/10⁴) = 99.9.
+        assert_eq!(at(0.0, -2.0), at(2.0, 0.0));
+        assert_eq!(at(3.0, 1.0), at(2.0, 0.0));
+        assert!((at(0.0, -2.0).0[0].price - 99.4).abs() < 1e-9);
+        // At the target there is no skew.
+        assert_eq!(at(1.5, 1.5), at(0.0, 0.0));
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl Strategy for VolScaled {
             out.pull("volatility warming up (fewer than 2 samples)");
             return Ok(());
         };
-        let (bid0, ask0) = self.first_level(mid, sigma, inventory.position, view.tick_size);
+        let (bid0, ask0) = self.first_level(mid, sigma, inventory.excess(), view.tick_size);
         let spec = guard::LevelSpec {
             levels: p.levels,
             step: mid * p.level_spacing_bps / 1e4,
@@ -368,6 +368,33 @@ mod tests {
         );
         let spread = out.asks()[0].price - out.bids()[0].price;
         assert!((spread - 0.2).abs() < 1e-12, "{spread}");
+    }
+
+    #[test]
+    fn target_position_skews_like_the_equivalent_position() {
+        let mut v = book_at(100.0, 0);
+        v.tick_size = 0.5;
+        let at = |position: f64, target_position: f64| {
+            let mut s = VolScaled::create(
+                br#"{"initial_sigma": 0.0, "min_spread_ticks": 2, "levels": 2,
+                     "skew_bps_per_unit": 5}"#,
+            )
+            .unwrap();
+            let inv = Inventory {
+                position,
+                target_position,
+                max_position: 100.0,
+                ..Default::default()
+            };
+            let mut out = Ladder::default();
+            s.quote(&v, &inv, &mut out).unwrap();
+            (out.bids().to_vec(), out.asks().to_vec())
+        };
+        // Flat with a target of −2 is 2 long of the target: centre 100·(1 − 2·5/10⁴) = 99.9.
+        assert_eq!(at(0.0, -2.0), at(2.0, 0.0));
+        assert_eq!(at(3.0, 1.0), at(2.0, 0.0));
+        assert!((at(0.0, -2.0).0[0].price - 99.4).abs() < 1e-9);
+        assert_eq!(at(1.5, 1.5), at(0.0, 0.0));
     }
 
     #[test]
