@@ -419,6 +419,14 @@ async fn daily_loss_cancels_all_on_the_account_until_cleared() {
     // No drawdown limit: only the loss since the start of the UTC day can trip.
     let extra = "[kill]\nmax_daily_loss = 5.0\ndaily_loss_action = \"cancel_all\"";
     let mut h = start(quiet_sim(), "rk11", &body(5.0, 0.1, extra)).await;
+    // The day's start equity was read over REST at start-up, before any wallet push.
+    assert!(
+        h.sim
+            .requests(KEY)
+            .iter()
+            .any(|r| r.path == "/v5/account/wallet-balance" && r.ret_code == 0),
+        "equity read at start-up"
+    );
     lose_on_fees(&h).await;
     let trigger = wait_kill(
         &mut h,
