@@ -462,6 +462,57 @@ async fn daily_loss_cancels_all_on_the_account_until_cleared() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_position_skews_the_live_quotes() {
+    // static-spread skewing 20 bps per unit, flat, with a target of −2: it quotes as if 2 long,
+    // so its centre sits about 40 bps below the mid (half spread 50 bps: bid −90, ask +10).
+    let text = format!(
+        "[router]\nlevels = 1\n\n[default_risk]\nmax_position = 5.0\ntarget_position = -2.0\n\n[[symbols]]\nsymbol = \"{SYM}\"\nstrategy = {{ module = \"{}\", params = {{ half_spread_bps = 50.0, levels = 1, size = 0.1, skew_bps_per_unit = 20.0 }} }}\n",
+        common::wasm_plugin("static_spread").display()
+    );
+    let h = start(quiet_sim(), "rk12", &text).await;
+    let prefix = h.prefix.clone();
+    let tick = 0.01;
+    let last = Mutex::new(None);
+    let skewed = h
+        .sim
+        .wait_until(Duration::from_secs(10), |s| {
+            let Some(mid) = s.mid(sim::Category::Linear, SYM) else {
+                return false;
+            };
+            let mid: f64 = mid.to_string().parse().unwrap();
+            let ours: Vec<_> = s
+                .open_orders(KEY)
+                .into_iter()
+                .filter(|o| o.order_link_id.starts_with(&prefix))
+                .collect();
+            let best = |side: sim::Side| {
+                ours.iter()
+                    .filter(|o| o.side == side)
+                    .map(|o| o.price_ticks)
+                    .reduce(if side == sim::Side::Buy {
+                        i64::max
+                    } else {
+                        i64::min
+                    })
+            };
+            let (Some(b), Some(a)) = (best(sim::Side::Buy), best(sim::Side::Sell)) else {
+                return false;
+            };
+            let centre = (a + b) as f64 * tick / 2.0;
+            let skew_bps = (mid - centre) / mid * 1e4;
+            *last.lock().unwrap() = Some(skew_bps);
+            (30.0..50.0).contains(&skew_bps)
+        })
+        .await;
+    assert!(
+        skewed,
+        "the centre sits ~40 bps below the mid: {:?} bps",
+        last.lock().unwrap()
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_man_switch_cancels_while_the_private_stream_is_down() {
     let extra = "[disconnect]\ndead_man_ms = 1000\n\n[kill]\nprivate_lost_after_ms = 1500\nprivate_lost_action = \"halt\"";
     let mut h = start(quiet_sim(), "rk8", &body(5.0, 0.1, extra)).await;
