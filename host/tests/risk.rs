@@ -375,6 +375,13 @@ async fn strategy_trap_raises_the_configured_kill() {
 /// Lose money on another symbol of the same account: a taker round trip of 1 OTHUSDT (about
 /// 60 000 USDT notional each way) pays fees well above the limits the tests set.
 async fn lose_on_fees(h: &TestHost) {
+    for side in ["Buy", "Sell"] {
+        market_order(h, "OTHUSDT", side, "1").await;
+    }
+}
+
+/// A market order on the test account, outside the host.
+async fn market_order(h: &TestHost, symbol: &str, side: &str, qty: &str) {
     let client = host::exchange::bybit::rest::RestClient::new(
         h.sim.rest_url(),
         Some(host::exchange::bybit::sign::Credentials::new(
@@ -384,13 +391,11 @@ async fn lose_on_fees(h: &TestHost) {
         Duration::from_secs(5),
     )
     .unwrap();
-    for side in ["Buy", "Sell"] {
-        let body = serde_json::json!({"category": "linear", "symbol": "OTHUSDT", "side": side, "orderType": "Market", "qty": "1"}).to_string();
-        client
-            .post_signed::<serde_json::Value>("/v5/order/create", body)
-            .await
-            .expect("market order");
-    }
+    let body = serde_json::json!({"category": "linear", "symbol": symbol, "side": side, "orderType": "Market", "qty": qty}).to_string();
+    client
+        .post_signed::<serde_json::Value>("/v5/order/create", body)
+        .await
+        .expect("market order");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -408,6 +413,36 @@ async fn drawdown_from_wallet_pushes_halts_the_account() {
     assert_eq!(trigger, Some(Some(KillTrigger::Drawdown)));
     assert!(wait_no_orders(&h, Duration::from_secs(3)).await);
     // Cleared: the peak is rebased to the current equity, quoting resumes.
+    let t = h.venue_now_ms();
+    assert!(h.control.clear_kill(None).await);
+    wait_quoting_again(&h, t).await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_price_move_alone_trips_drawdown_through_marks() {
+    let extra = "[kill]\nmax_drawdown = 5.0\ndrawdown_action = \"halt\"";
+    let mut h = start(quiet_sim(), "rk13", &body(5.0, 0.1, extra)).await;
+    // Nothing of ours rests, so no fill (and no wallet push: the sim pushes the wallet on
+    // fills and trading-stop changes only) can come after the position is taken.
+    assert!(h.control.kill(Some(SYM.into()), KillAction::Halt).await);
+    assert!(wait_no_orders(&h, Duration::from_secs(3)).await);
+    market_order(&h, SYM, "Buy", "1").await;
+    assert!(
+        h.wait_view(Duration::from_secs(5), |v| v[0].position == dec!(1))
+            .await
+            .is_ok(),
+        "the host sees the position"
+    );
+    let fills = h.sim.fills(KEY).len();
+    // Long 1 at ~100: a 10% drop loses ~10 USDT of equity, seen only through the marks.
+    h.sim
+        .set_mid(sim::Category::Linear, SYM, dec!(90))
+        .expect("known symbol");
+    let trigger = wait_kill(&mut h, None, Some(KillAction::Halt), Duration::from_secs(5)).await;
+    assert_eq!(trigger, Some(Some(KillTrigger::Drawdown)));
+    assert_eq!(h.sim.fills(KEY).len(), fills, "no fill, so no wallet push");
+    // Cleared (account and symbol): the peak is rebased, quoting resumes.
     let t = h.venue_now_ms();
     assert!(h.control.clear_kill(None).await);
     wait_quoting_again(&h, t).await;
