@@ -116,6 +116,13 @@ async fn answer(
                             "book_msgs": s.book_msgs,
                             "resyncs": s.resyncs,
                             "retiring": s.retiring,
+                            "kill": s.kill,
+                            "kill_trigger": s.kill_trigger,
+                            "account_kill": s.account_kill,
+                            "clamps": s.clamps,
+                            "clamped": s.clamped,
+                            "protect": s.protect,
+                            "account_equity": s.account_equity.map(|e| e.to_string()),
                         })
                     })
                     .collect();

@@ -212,6 +212,12 @@ async fn break_even_stop_arms_in_profit_and_closes_the_position() {
         "the host sets the break-even stop at {stop}: sim has {:?}",
         h.sim.position(KEY, SYM)
     );
+    // The operator sees it in the status.
+    let shown = format!("break_even armed sl={stop}");
+    let view = h
+        .wait_view(Duration::from_secs(5), |v| v[0].protect == shown)
+        .await;
+    assert!(view.is_ok(), "status shows {shown:?}: {view:?}");
     // Back up: the stop closes the position at break-even (plus the offset).
     while !flat(&h.sim) {
         px += TICK;

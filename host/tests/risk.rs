@@ -378,6 +378,20 @@ async fn lose_on_fees(h: &TestHost) {
     for side in ["Buy", "Sell"] {
         market_order(h, "OTHUSDT", side, "1").await;
     }
+    // Both fills' wallet pushes are in: the host's equity is the sim's to within a dollar
+    // (each taker fill costs ~33 USDT in fees; the host's marks of its own small position
+    // may differ from the sim's by cents).
+    let equity = h.sim.wallet(KEY).expect("account").equity;
+    let close = |e: Option<Decimal>| e.is_some_and(|e| (e - equity).abs() < dec!(1));
+    if let Err(v) = h
+        .wait_view(Duration::from_secs(10), |v| close(v[0].account_equity))
+        .await
+    {
+        panic!(
+            "the host's equity {:?} (position {}) never reached the sim's {equity}",
+            v[0].account_equity, v[0].position
+        );
+    }
 }
 
 /// A market order on the test account, outside the host.
@@ -698,4 +712,43 @@ async fn config_reload_clears_a_kill() {
     let report = tokio::time::timeout(Duration::from_secs(30), app).await;
     assert!(matches!(report, Ok(Ok(Ok(_)))), "clean stop");
     sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_dcp_settings_follow_a_reload() {
+    let dcp = |w: u32| format!("[disconnect]\ndcp_window_s = {w}\ndead_man_ms = 60000");
+    let mut h = TestHost::start_watched(quiet_sim(), "rk14", &body(5.0, 0.1, &dcp(3))).await;
+    assert!(
+        h.wait_two_sided(&[SYM], 0, Duration::from_secs(15)).await,
+        "the host quotes both sides"
+    );
+    // No drawdown limit yet: losing ~67 USDT raises nothing.
+    lose_on_fees(&h).await;
+    assert_eq!(h.view().await[0].account_kill, None);
+    h.drain_probe();
+    // The reload sets a 5 USDT drawdown limit (the loss is already past it) and a new DCP
+    // window: both apply without a restart.
+    let kill = "[kill]\nmax_drawdown = 5.0\ndrawdown_action = \"halt\"\n";
+    h.rewrite_config(&body(5.0, 0.1, &format!("{kill}{}", dcp(10))));
+    let trigger = wait_kill(
+        &mut h,
+        None,
+        Some(KillAction::Halt),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(trigger, Some(Some(KillTrigger::Drawdown)));
+    assert!(wait_no_orders(&h, Duration::from_secs(3)).await);
+    let rearmed = h
+        .sim
+        .wait_until(Duration::from_secs(5), |s| {
+            s.requests(KEY).iter().any(|r| {
+                r.path == "/v5/order/disconnected-cancel-all"
+                    && r.ret_code == 0
+                    && r.body.contains("\"timeWindow\":10")
+            })
+        })
+        .await;
+    assert!(rearmed, "DCP re-armed with the new 10 s window");
+    h.stop().await;
 }

@@ -74,6 +74,10 @@ fn by_symbol(c: &Config) -> BTreeMap<(String, CategoryConfig), &SymbolConfig> {
         .collect()
 }
 
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
+}
+
 fn show<T: fmt::Debug>(old: &T, new: &T) -> String {
     format!("{old:?} → {new:?}")
 }
@@ -120,6 +124,17 @@ pub fn diff(old: &Config, old_dir: &Path, new: &Config, new_dir: &Path) -> Confi
         "streams",
         old.streams != new.streams,
         show(&old.streams, &new.streams),
+    );
+    // The `dcp` subscription is made when the private stream connects; a new window for an
+    // armed DCP applies at once.
+    restart(
+        "disconnect.dcp_window_s",
+        old.disconnect.dcp_window_s.is_some() != new.disconnect.dcp_window_s.is_some(),
+        format!(
+            "DCP {} → {}",
+            on_off(old.disconnect.dcp_window_s.is_some()),
+            on_off(new.disconnect.dcp_window_s.is_some())
+        ),
     );
     let (o, n) = (&old.router, &new.router);
     if (o.levels, o.requote_tolerance_ticks, o.post_only)
@@ -286,5 +301,16 @@ mod tests {
         assert_eq!(diff.removed, vec!["ETHUSDT".to_string()]);
         assert_eq!(diff.needs_restart[0].0, "instance_id");
         assert!(diff.router.as_deref().unwrap().contains("levels 3 → 5"));
+    }
+
+    #[test]
+    fn a_dcp_window_changes_live_but_turning_dcp_on_needs_a_restart() {
+        let with = |w: u32| format!("{BASE}\n[disconnect]\ndcp_window_s = {w}\n");
+        let diff = d(&with(3), &with(10));
+        assert!(diff.needs_restart.is_empty(), "{diff:?}");
+        assert!(diff.kill.is_some());
+        let diff = d(BASE, &with(10));
+        assert_eq!(diff.needs_restart[0].0, "disconnect.dcp_window_s");
+        assert_eq!(diff.needs_restart[0].1, "DCP off → on");
     }
 }

@@ -65,6 +65,25 @@ impl AccountGuard {
         }
     }
 
+    /// New settings from a reload: the kill, equity and stream state stay; the reject and
+    /// rate-limit windows start again when their settings changed.
+    pub fn set_config(&mut self, cfg: KillConfig, disconnect: DisconnectConfig) {
+        if (cfg.rate_limit_hits, cfg.rate_limit_window_ms)
+            != (self.cfg.rate_limit_hits, self.cfg.rate_limit_window_ms)
+        {
+            self.rate_limits = cfg.rate_limit_hits.map(|n| {
+                EventWindow::new(n, cfg.rate_limit_window_ms.unwrap_or(DEFAULT_WINDOW_MS))
+            });
+        }
+        if (cfg.reject_storm, cfg.reject_window_ms)
+            != (self.cfg.reject_storm, self.cfg.reject_window_ms)
+        {
+            self.rejects.clear();
+        }
+        self.cfg = cfg;
+        self.disconnect = disconnect;
+    }
+
     /// The dead man's switch delay, ms.
     pub fn dead_man_ms(&self) -> i64 {
         self.disconnect.dead_man_ms.unwrap_or(DEFAULT_DEAD_MAN_MS) as i64
@@ -117,7 +136,8 @@ impl AccountGuard {
                 .is_some_and(|since| now_ms - since >= self.dead_man_ms())
     }
 
-    /// Forget counted events (after a clear).
+    /// Forget counted events (after a clear). The equity's peak and day start stay: only
+    /// clearing a drawdown or daily-loss kill rebases them (see `AccountRisk::rebase`).
     pub fn reset_counters(&mut self, symbol: Option<&str>) {
         match symbol {
             Some(s) => {
@@ -128,7 +148,6 @@ impl AccountGuard {
                 if let Some(w) = &mut self.rate_limits {
                     w.reset();
                 }
-                self.equity.rebase();
             }
         }
     }

@@ -226,6 +226,36 @@ impl Protector {
         self.gave_up.is_some()
     }
 
+    /// The state in a few words for the status line: `trailing`/`break_even`, then `idle`
+    /// (flat or not armed yet), `armed sl=… ts=…` (what the exchange holds), `sending` or
+    /// `gave_up`.
+    pub fn describe(&self) -> String {
+        let mode = match self.mode {
+            ProtectMode::Trailing { .. } => "trailing",
+            ProtectMode::BreakEven { .. } => "break_even",
+        };
+        let state = if self.gave_up.is_some() {
+            "gave_up".to_owned()
+        } else if let Some(t) = self.acked {
+            let mut s = "armed".to_owned();
+            if let Some(p) = t.stop_loss {
+                s.push_str(&format!(" sl={p}"));
+            }
+            if let Some(d) = t.trailing_stop {
+                s.push_str(&format!(" ts={d}"));
+            }
+            if let Some(a) = t.active_price {
+                s.push_str(&format!(" active={a}"));
+            }
+            s
+        } else if self.inflight.is_some() {
+            "sending".to_owned()
+        } else {
+            "idle".to_owned()
+        };
+        format!("{mode} {state}")
+    }
+
     fn reset(&mut self) {
         *self = Self::new(self.mode, self.max_retries);
     }

@@ -132,8 +132,14 @@ impl Runtime {
         }
         if let Some((kill, disconnect)) = batch.kill {
             info!(?kill, ?disconnect, "kill-switch settings changed");
+            let window = disconnect.dcp_window_s;
+            let rearm = window.is_some() && window != self.guard.disconnect.dcp_window_s;
+            self.guard.set_config(kill.clone(), disconnect.clone());
             self.cfg.kill = kill;
             self.cfg.disconnect = disconnect;
+            if rearm {
+                self.spawn_arm_dcp();
+            }
         }
         let mut retired = Vec::new();
         for mut change in batch.changes {

@@ -41,6 +41,11 @@ pub struct SymbolSnapshot {
     pub clamps: u64,
     /// The limits that clamped the last plan (`max_long`, `max_order_size`, ...).
     pub clamped: Vec<String>,
+    /// Position protection in a few words (`trailing armed sl=… ts=…`, `-` when none).
+    pub protect: String,
+    /// The account's equity as the host marks it (same on every row; `None` before the
+    /// first wallet reading).
+    pub account_equity: Option<Decimal>,
 }
 
 /// A handle to the running loop; cheap to clone, usable before the loop starts (it answers
@@ -87,6 +92,7 @@ impl Control {
 impl Runtime {
     pub(super) fn snapshot(&self) -> Vec<SymbolSnapshot> {
         let account = self.account_action();
+        let equity = self.guard.equity.equity();
         self.symbols
             .iter()
             .map(|s| SymbolSnapshot {
@@ -105,6 +111,8 @@ impl Runtime {
                 account_kill: account.map(|a| a.as_str().to_owned()),
                 clamps: s.clamps,
                 clamped: s.clamped.iter().map(|c| c.to_string()).collect(),
+                protect: self.protection.describe(&s.symbol),
+                account_equity: equity,
             })
             .collect()
     }

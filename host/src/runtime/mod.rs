@@ -10,6 +10,7 @@
 
 pub mod apply;
 pub mod control;
+pub mod fills;
 pub mod plan_key;
 pub mod probe;
 mod protection;
@@ -441,21 +442,27 @@ impl Runtime {
                 self.guard.private_down_since = None;
                 self.sync_all();
                 self.protection.on_reconnect();
-                if let Some(window) = self.guard.disconnect.dcp_window_s {
-                    let client = self.client.clone();
-                    self.inflight.spawn(async move {
-                        match risk::actions::arm_dcp(&client, window).await {
-                            Ok(()) => debug!(window_s = window, "DCP re-armed"),
-                            Err(e) => warn!(error = %e, "cannot re-arm DCP"),
-                        }
-                    });
-                }
+                self.spawn_arm_dcp();
             }
             PrivateStreamEvent::Disconnected { reason } => {
                 warn!(%reason, "private stream lost; reconnecting");
                 self.guard.private_down_since.get_or_insert_with(now_ms);
             }
         }
+    }
+
+    /// Arm DCP with the configured window (nothing when DCP is off).
+    fn spawn_arm_dcp(&mut self) {
+        let Some(window) = self.guard.disconnect.dcp_window_s else {
+            return;
+        };
+        let client = self.client.clone();
+        self.inflight.spawn(async move {
+            match risk::actions::arm_dcp(&client, window).await {
+                Ok(()) => info!(window_s = window, "DCP armed"),
+                Err(e) => warn!(error = %e, "cannot arm DCP"),
+            }
+        });
     }
 
     fn spawn_reconcile(&mut self, i: usize, link_id: OrderLinkId) {
@@ -772,6 +779,13 @@ impl Runtime {
             s.route_dirty = true;
         }
         self.guard.reset_counters(symbol);
+        // A cleared drawdown or daily-loss kill measures from now on; any other clear (a
+        // parameter reload, a manual halt) keeps the peak and the day's start.
+        if cleared.iter().any(|(s, t)| {
+            s.is_none() && matches!(t, KillTrigger::Drawdown | KillTrigger::DailyLoss)
+        }) {
+            self.guard.equity.rebase();
+        }
         for (symbol, trigger) in cleared {
             info!(symbol = symbol.as_deref().unwrap_or("<account>"), %trigger, %why, "kill switch cleared");
             self.probe.emit(|| ProbeEvent::Kill {
@@ -825,6 +839,7 @@ impl Runtime {
         let secs = self.cfg.status_interval.as_secs_f64().max(0.001);
         for s in &mut self.symbols {
             let book_msgs_per_s = (std::mem::take(&mut s.book_msgs) as f64 / secs).round();
+            let protect = self.protection.describe(&s.symbol);
             info!(
                 symbol = %s.symbol,
                 mid = %s.mid().map(|m| m.to_string()).unwrap_or_else(|| "-".into()),
@@ -841,6 +856,7 @@ impl Runtime {
                 kill = s.kill_action().map(|a| a.as_str()).unwrap_or("-"),
                 clamps = s.clamps,
                 clamped = %s.clamped.join(","),
+                %protect,
                 "status"
             );
         }

@@ -41,6 +41,13 @@ impl PositionGuards {
         }
     }
 
+    /// Symbol `symbol`'s protection in a few words (`-` when it has none).
+    pub(super) fn describe(&self, symbol: &str) -> String {
+        self.protectors
+            .get(symbol)
+            .map_or_else(|| "-".to_owned(), Protector::describe)
+    }
+
     /// The private stream reconnected: set every stop again.
     pub(super) fn on_reconnect(&mut self) {
         for p in self.protectors.values_mut() {

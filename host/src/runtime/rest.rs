@@ -25,6 +25,9 @@ pub struct PositionState {
     pub realised_pnl: Decimal,
     /// Unrealised PnL at the mark price.
     pub unrealised_pnl: Decimal,
+    /// The exchange's per-symbol sequence of the last fill this position includes (`seq`;
+    /// 0 when the row carries none).
+    pub seq: i64,
 }
 
 impl PositionState {
@@ -43,6 +46,7 @@ impl PositionState {
                 .or(p.cur_realised_pnl)
                 .unwrap_or_default(),
             unrealised_pnl: p.unrealised_pnl.unwrap_or_default(),
+            seq: p.seq.unwrap_or(0),
         }
     }
 }

@@ -11,6 +11,7 @@ use rust_decimal::prelude::ToPrimitive;
 use tracing::{debug, error, warn};
 
 use super::apply::SymbolLimits;
+use super::fills::PendingFills;
 use super::plan_key::PlanKey;
 use super::probe::{Probe, ProbeEvent};
 use super::rest::{PositionState, order_update};
@@ -107,6 +108,9 @@ pub struct SymbolState {
     /// A strategy failure not yet seen by the loop's kill triggers.
     pub strategy_fault: Option<String>,
     mark_price: Option<Decimal>,
+    /// Our fills not yet included in the last position reading; `position.size` counts
+    /// them, so that sizing never lags a fill.
+    pending_fills: PendingFills,
     reload_started: Option<Instant>,
     last_plan_key: Option<PlanKey>,
     observe_pending: bool,
@@ -178,6 +182,7 @@ impl SymbolState {
             clamped: Vec::new(),
             strategy_fault: None,
             mark_price: None,
+            pending_fills: PendingFills::default(),
             reload_started: None,
             last_plan_key: None,
             observe_pending: false,
@@ -279,6 +284,7 @@ impl SymbolState {
             return;
         }
         self.fills += 1;
+        self.count_fill(e);
         let fill = Fill {
             price: f64_of(e.exec_price),
             size: f64_of(e.exec_qty),
@@ -300,8 +306,22 @@ impl SymbolState {
         self.quote_dirty = true;
     }
 
-    /// Take the exchange's position.
-    pub fn on_position(&mut self, p: PositionState) {
+    /// Count one of our fills in the position at once (see [`PendingFills`]).
+    fn count_fill(&mut self, e: &BybitExecutionMsg) {
+        let qty = match e.side {
+            BybitSide::Buy => e.exec_qty,
+            BybitSide::Sell => -e.exec_qty,
+        };
+        if self.pending_fills.on_fill(e.seq, qty, self.position.seq) {
+            self.position.size += qty;
+            self.quote_dirty = true;
+        }
+    }
+
+    /// Take the exchange's position; our fills it does not include yet (a higher `seq`)
+    /// stay counted on top of it.
+    pub fn on_position(&mut self, mut p: PositionState) {
+        p.size += self.pending_fills.on_position(p.seq);
         if p.size != self.position.size {
             self.quote_dirty = true;
         }

@@ -40,6 +40,8 @@ pub struct TestHost {
     pub probe: UnboundedReceiver<ProbeEvent>,
     /// Our order-link id prefix (`<instance_id>-`).
     pub prefix: String,
+    /// The config text before `body` (instance id and venue).
+    head: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     app: Option<JoinHandle<Result<RunReport, AppError>>>,
 }
@@ -48,20 +50,46 @@ impl TestHost {
     /// Start `sim_cfg`, then the host with instance `instance_id` and `body` (the TOML after
     /// the venue: `[router]`, `[default_risk]`, `[[symbols]]`...).
     pub async fn start(sim_cfg: sim::SimConfig, instance_id: &str, body: &str) -> Self {
+        Self::start_with(sim_cfg, instance_id, body, false).await
+    }
+
+    /// Like [`TestHost::start`], with the config file watched: [`TestHost::rewrite_config`]
+    /// reloads it.
+    #[allow(dead_code)]
+    pub async fn start_watched(sim_cfg: sim::SimConfig, instance_id: &str, body: &str) -> Self {
+        Self::start_with(sim_cfg, instance_id, body, true).await
+    }
+
+    /// Replace the config's `body` the way editors save (write aside, rename over).
+    #[allow(dead_code)]
+    pub fn rewrite_config(&self, body: &str) {
+        let path = self.dir.path().join("host.toml");
+        let tmp = path.with_extension("tmp~");
+        std::fs::write(&tmp, format!("{}{body}\n", self.head)).expect("config written");
+        std::fs::rename(&tmp, &path).expect("config renamed");
+    }
+
+    async fn start_with(
+        sim_cfg: sim::SimConfig,
+        instance_id: &str,
+        body: &str,
+        watch: bool,
+    ) -> Self {
         init_tracing();
         let sim = sim::Sim::start(sim_cfg).await.expect("sim starts");
         let dir = tempfile::tempdir().expect("temp dir");
-        let text = format!(
-            "instance_id = \"{instance_id}\"\n{}\n{body}\n",
+        let head = format!(
+            "instance_id = \"{instance_id}\"\n{}\n",
             super::sim_venue_toml(dir.path(), &sim)
         );
         let path = dir.path().join("host.toml");
-        std::fs::write(&path, text).expect("config written");
+        std::fs::write(&path, format!("{head}{body}\n")).expect("config written");
         let config = host::config::load(&path).unwrap_or_else(|e| panic!("invalid config: {e}"));
         let (probe, probe_rx) = Probe::channel();
         let control = Control::default();
         let opts = RunOptions {
             base_dir: dir.path().to_path_buf(),
+            config_path: watch.then(|| path.clone()),
             probe,
             control: control.clone(),
             ..Default::default()
@@ -76,6 +104,7 @@ impl TestHost {
             control,
             probe: probe_rx,
             prefix: format!("{instance_id}-"),
+            head,
             stop: Some(stop),
             app: Some(app),
         }
