@@ -4,6 +4,7 @@
 //! place floats enter is [`quote::quotes_from_ladder`], which converts the strategy's `f64`
 //! ladder once, with the rounding rule documented on [`instrument::Instrument::price_from_f64`].
 
+pub mod grid;
 pub mod ids;
 pub mod instrument;
 pub mod quote;

@@ -1,5 +1,6 @@
 //! Exact quotes, converted once from the strategy's float ladder.
 
+use super::grid::Grid;
 use super::{Instrument, ModelError, Side};
 use plugin_api::Ladder;
 use rust_decimal::Decimal;
@@ -86,13 +87,21 @@ pub fn quotes_from_ladder(inst: &Instrument, ladder: &Ladder) -> Result<DesiredQ
         out.pulled = Some(reason.to_owned());
         return Ok(out);
     }
+    // Floats decide the grid point when they can (`Grid`); the exact conversion otherwise.
+    let (tick, lot) = (Grid::new(inst.tick_size), Grid::new(inst.lot_size));
+    let max_qty = inst.round_qty(inst.max_qty);
     for (side, levels) in [(Side::Buy, ladder.bids()), (Side::Sell, ladder.asks())] {
         for (i, level) in levels.iter().enumerate() {
             let level_index = i as u8;
-            let price = inst.price_from_f64(side, level.price)?;
-            let qty = inst
-                .qty_from_f64(level.size)?
-                .min(inst.round_qty(inst.max_qty));
+            let price = match tick.and_then(|g| g.to_grid(level.price, side == Side::Sell)) {
+                Some(p) => p,
+                None => inst.price_from_f64(side, level.price)?,
+            };
+            let qty = match lot.and_then(|g| g.to_grid(level.size, false)) {
+                Some(q) => q,
+                None => inst.qty_from_f64(level.size)?,
+            }
+            .min(max_qty);
             let reason = if qty.is_zero() {
                 Some(DropReason::ZeroQty)
             } else if !inst.meets_min_qty(qty) {

@@ -240,7 +240,9 @@ pub fn body_of(req: &OrderRequest) -> Value {
 
 /// The REST path and JSON body of `req`.
 pub fn encode(req: &OrderRequest) -> (&'static str, String) {
-    (endpoint_path(req.endpoint()), body_of(req).to_string())
+    let mut body = String::with_capacity(256);
+    super::body::write_body(req, &mut body);
+    (endpoint_path(req.endpoint()), body)
 }
 
 /// The outcome a business error code implies.
@@ -573,6 +575,50 @@ mod tests {
             v,
             json!({"category":"spot","symbol":"ETHUSDT","orderLinkId":"q1-ETHUSDT-s1-2"})
         );
+    }
+
+    /// The REST text and the trade stream's `Value` say the same for every request kind,
+    /// with ids that need escaping and decimals with trailing zeros.
+    #[test]
+    fn rest_text_equals_the_trade_stream_value() {
+        let create = |link: &str, tif| CreateOrder {
+            symbol: "BTC\"USDT".into(),
+            side: Side::Sell,
+            price: dec!(0.00012300),
+            qty: dec!(100),
+            link_id: id(link),
+            time_in_force: tif,
+        };
+        let amend = |order_id: Option<&str>, price, qty| AmendOrder {
+            symbol: "BTCUSDT".into(),
+            link_id: id("q1-BTCUSDT-b0-1"),
+            order_id: order_id.map(Into::into),
+            price,
+            qty,
+        };
+        let cancel = |order_id: Option<&str>| CancelOrder {
+            symbol: "BTCUSDT".into(),
+            link_id: id("q1-BTCUSDT-s2-9"),
+            order_id: order_id.map(Into::into),
+        };
+        let c = Category::Linear;
+        let reqs = [
+            OrderRequest::Create(c, create("q1-BTCUSDT-s0-1", TimeInForce::PostOnly)),
+            OrderRequest::Create(Category::Spot, create("q1-BTCUSDT-s0-2", TimeInForce::Gtc)),
+            OrderRequest::Amend(c, amend(Some("a\\b\u{1}"), Some(dec!(1.50)), Some(dec!(2)))),
+            OrderRequest::Amend(c, amend(None, None, Some(dec!(0.010)))),
+            OrderRequest::Cancel(c, cancel(None)),
+            OrderRequest::Cancel(c, cancel(Some("x"))),
+            OrderRequest::CreateBatch(c, vec![create("q1-A-b0-1", TimeInForce::PostOnly); 3]),
+            OrderRequest::AmendBatch(c, vec![amend(Some("y"), Some(dec!(3)), None); 2]),
+            OrderRequest::CancelBatch(c, vec![cancel(None), cancel(Some("z"))]),
+        ];
+        for req in &reqs {
+            let (_, text) = encode(req);
+            let parsed: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(parsed, body_of(req), "{text}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! [`state::WorkingOrders`], whose state machine never goes backwards.
 
 pub mod batch;
+pub mod body;
 pub mod diff;
 pub mod io;
 pub mod limits;

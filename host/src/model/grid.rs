@@ -1,0 +1,154 @@
+//! Fast conversion of a strategy's float onto a decimal grid (tick or lot), decided in floating
+//! point when floating point can decide it, building the exact result from an integer.
+//!
+//! The exact rule is [`super::Instrument::price_from_f64`]'s: a value within the snap distance
+//! `min(SNAP_REL·|x|, step·SNAP_MAX_STEP_FRACTION)` of a grid point becomes that point, anything
+//! else is floored (bids, quantities) or ceiled (asks). In steps, `s = x / step`, the snap
+//! distance is `min(1e-9·|s|, 1e-3)`. `s` computed in `f64` is off by at most a few ulps
+//! (≈ 4.5e-16·|s|), far smaller than that distance, so the float answer is the exact one unless
+//! `|s − round(s)|` lies within that error of the snap distance itself; those inputs (and
+//! anything out of range or non-positive) return `None` and the caller takes the exact path.
+
+use rust_decimal::Decimal;
+
+/// Relative snap distance (`SNAP_REL`) as a float.
+const SNAP_REL_F64: f64 = 1e-9;
+/// Snap distance cap in steps (`SNAP_MAX_STEP_FRACTION`) as a float.
+const SNAP_MAX_STEPS_F64: f64 = 1e-3;
+/// Bound on the relative error of `x / step` in floats (a few ulps, rounded up generously).
+const REL_ERR: f64 = 1e-14;
+/// Largest step count handled here (integers exactly representable in `f64`).
+const MAX_STEPS: f64 = 9.0e15;
+
+/// A decimal step (tick or lot) prepared for [`Grid::to_grid`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Grid {
+    mantissa: i64,
+    scale: u32,
+    step_f64: f64,
+}
+
+impl Grid {
+    /// The grid of `step` (`None` when its mantissa does not fit an `i64` or it is not positive).
+    pub fn new(step: Decimal) -> Option<Self> {
+        let mantissa = i64::try_from(step.mantissa()).ok().filter(|m| *m > 0)?;
+        let scale = step.scale();
+        let step_f64 = mantissa as f64 / 10f64.powi(scale as i32);
+        Some(Self {
+            mantissa,
+            scale,
+            step_f64,
+        })
+    }
+
+    /// `x` (finite, positive) on the grid: snapped, else ceiled when `up`, floored otherwise.
+    /// `None` when floats cannot decide, or the result is zero or out of range.
+    pub fn to_grid(&self, x: f64, up: bool) -> Option<Decimal> {
+        if !(x.is_finite() && x > 0.0) {
+            return None;
+        }
+        let s = x / self.step_f64;
+        if !(s < MAX_STEPS) {
+            return None;
+        }
+        let nearest = s.round();
+        let off = (s - nearest).abs();
+        let snap = (s * SNAP_REL_F64).min(SNAP_MAX_STEPS_F64);
+        if (off - snap).abs() <= (s + 1.0) * REL_ERR {
+            return None;
+        }
+        let steps = if off <= snap {
+            nearest
+        } else if up {
+            s.ceil()
+        } else {
+            s.floor()
+        };
+        if steps < 1.0 {
+            return None;
+        }
+        let units = (steps as i64).checked_mul(self.mantissa)?;
+        Some(normalized(units, self.scale))
+    }
+}
+
+/// `units · 10^-scale` without trailing zeros (as `Decimal::normalize` leaves it).
+fn normalized(mut units: i64, mut scale: u32) -> Decimal {
+    while scale > 0 && units % 10 == 0 {
+        units /= 10;
+        scale -= 1;
+    }
+    Decimal::new(units, scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn snaps_floors_ceils_and_normalises() {
+        let g = Grid::new(dec!(0.1)).unwrap();
+        assert_eq!(g.to_grid(100.09999999999, false), Some(dec!(100.1)));
+        assert_eq!(g.to_grid(100.14, false), Some(dec!(100.1)));
+        assert_eq!(g.to_grid(100.14, true), Some(dec!(100.2)));
+        assert_eq!(g.to_grid(100.0, true).unwrap().to_string(), "100");
+        assert_eq!(g.to_grid(0.01, false), None, "floors to zero");
+        assert_eq!(g.to_grid(f64::NAN, false), None);
+        assert_eq!(g.to_grid(-1.0, true), None);
+        assert_eq!(g.to_grid(1e300, true), None);
+        assert_eq!(Grid::new(dec!(0)), None);
+    }
+
+    /// Float and exact paths agree on random values, values near grid points and values near
+    /// the snap distance, for several ticks.
+    #[test]
+    fn agrees_with_the_exact_conversion() {
+        use crate::model::instrument::test_instrument;
+        use crate::model::{Category, Side};
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let (mut fast, mut total) = (0, 0);
+        for tick in [
+            dec!(0.1),
+            dec!(0.01),
+            dec!(0.0001),
+            dec!(0.5),
+            dec!(1),
+            dec!(0.00000001),
+        ] {
+            let mut inst = test_instrument(Category::Linear);
+            inst.tick_size = tick;
+            let g = Grid::new(tick).unwrap();
+            let t = g.step_f64;
+            for _ in 0..40_000 {
+                let r = next();
+                let k = (r % 2_000_000) as f64 + 1.0;
+                let x = match r % 5 {
+                    0 => k * t,
+                    1 => k * t * (1.0 + 1e-9 * ((r >> 20) % 3) as f64 - 1e-9),
+                    2 => (k + ((r >> 24) % 1000) as f64 / 1000.0) * t,
+                    3 => k * t + (if r & 1 == 0 { 1.0 } else { -1.0 }) * 1e-3 * t,
+                    _ => f64::from_bits(0x3ff0_0000_0000_0000 | (r >> 12)) * k * t,
+                };
+                for (side, up) in [(Side::Buy, false), (Side::Sell, true)] {
+                    total += 1;
+                    if let Some(v) = g.to_grid(x, up) {
+                        fast += 1;
+                        let exact = inst.price_from_f64(side, x).unwrap();
+                        assert_eq!(v, exact, "x = {x:e}, tick {tick}, {side:?}");
+                        assert_eq!(v.to_string(), exact.to_string());
+                    }
+                }
+            }
+        }
+        // A fifth of the inputs sit exactly at the snap cap (case 3), where half are left to
+        // the exact path on purpose; everything else takes the fast one.
+        assert!(fast * 100 > total * 80, "fast path taken {fast} of {total}");
+    }
+}
