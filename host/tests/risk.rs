@@ -142,6 +142,153 @@ async fn position_never_passes_max_position_and_clamps_show() {
     h.stop().await;
 }
 
+/// The aggressive sim against a strategy asking `levels` × 1.0 a side whatever happens, with
+/// `risk` lines in `[default_risk]`: polls the sim until `done` (or 20 s), asserting `holds` at
+/// every poll, then that at least 5 fills happened and the status names `clamp`.
+async fn limit_holds(
+    id: &str,
+    risk: &str,
+    strategy: &str,
+    holds: impl Fn(&sim::SimHandle, &str) -> Result<(), String>,
+    done: impl Fn(&sim::SimHandle) -> bool,
+    clamp: &str,
+) {
+    let text = format!(
+        "[router]\nlevels = 3\n\n[default_risk]\nmax_position = 100.0\n{risk}\n\n[[symbols]]\nsymbol = \"{SYM}\"\nstrategy = {strategy}\n"
+    );
+    let mut sim_cfg = aggressive_sim();
+    sim_cfg.symbols[0].flow_k = 0.02;
+    let h = start(sim_cfg, id, &text).await;
+    let fills_at_start = h.sim.fills(KEY).len();
+    let prefix = h.prefix.clone();
+    let broken = Mutex::new(None);
+    h.sim
+        .wait_until(Duration::from_secs(20), |s| {
+            if let Err(e) = holds(s, &prefix) {
+                *broken.lock().unwrap() = Some(e);
+                return true;
+            }
+            done(s) && s.fills(KEY).len() >= fills_at_start + 20
+        })
+        .await;
+    if let Some(e) = broken.into_inner().unwrap() {
+        panic!("{id}: the limit broke: {e}");
+    }
+    let fills = h.sim.fills(KEY).len() - fills_at_start;
+    assert!(fills >= 5, "the sim filled us ({fills} fills)");
+    let view = h.view_of(SYM).await;
+    assert!(
+        view.clamps > 0 && view.clamped.iter().any(|c| c == clamp),
+        "the status shows the {clamp} clamp: {view:?}"
+    );
+    h.stop().await;
+}
+
+fn ours(s: &sim::SimHandle, prefix: &str) -> Vec<sim::Order> {
+    s.open_orders(KEY)
+        .into_iter()
+        .filter(|o| o.order_link_id.starts_with(prefix))
+        .collect()
+}
+
+fn asks_one_a_side() -> String {
+    format!(
+        "{{ module = \"{}\", params = {{ mode = \"ok\" }} }}",
+        common::wasm_plugin("misbehave").display()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_never_exceed_max_order_size() {
+    let max = dec!(0.3);
+    limit_holds(
+        "rk15",
+        "max_order_size = 0.3",
+        &asks_one_a_side(),
+        // Lot 0.01: 0.3 is 30 lots.
+        |s, prefix| match ours(s, prefix).into_iter().find(|o| o.qty_lots > 30) {
+            Some(o) => Err(format!(
+                "order {} of {} lots > {max}",
+                o.order_link_id, o.qty_lots
+            )),
+            None => Ok(()),
+        },
+        |_| true,
+        "max_order_size",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_orders_never_exceed_max_open_orders() {
+    // Three levels a side asked for, four orders allowed.
+    let strategy = format!(
+        "{{ module = \"{}\", params = {{ half_spread_bps = 5.0, levels = 3, size = 0.1, level_spacing_bps = 5.0 }} }}",
+        common::wasm_plugin("static_spread").display()
+    );
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    limit_holds(
+        "rk16",
+        "max_open_orders = 4",
+        &strategy,
+        |s, prefix| {
+            let n = ours(s, prefix).len();
+            seen.fetch_max(n, std::sync::atomic::Ordering::Relaxed);
+            if n > 4 {
+                Err(format!("{n} open orders > 4"))
+            } else {
+                Ok(())
+            }
+        },
+        |_| true,
+        "max_open_orders",
+    )
+    .await;
+    assert_eq!(
+        seen.into_inner(),
+        4,
+        "the limit binds: four orders rest at some point"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn position_value_never_passes_max_notional() {
+    // 60 USDT at ~100: about 0.6 base, while the strategy asks 1.0 a side after every fill.
+    // The router caps a side's exposure at max_notional / its top price; the bound allows
+    // for the lowest bid price the market went to.
+    let low = Mutex::new(Decimal::MAX);
+    let worst = Mutex::new(Decimal::ZERO);
+    limit_holds(
+        "rk17",
+        "max_notional = 60.0",
+        &asks_one_a_side(),
+        |s, _| {
+            let mid = s.mid(sim::Category::Linear, SYM).unwrap();
+            let mut low = low.lock().unwrap();
+            *low = (*low).min(mid);
+            let size = s.position(KEY, SYM).size.abs();
+            let mut w = worst.lock().unwrap();
+            *w = (*w).max(size);
+            let bound = dec!(60) / (*low * dec!(0.98));
+            if size > bound {
+                Err(format!("|position| {size} > {bound} (lowest mid {low})"))
+            } else {
+                Ok(())
+            }
+        },
+        |s| {
+            s.position(KEY, SYM).size.abs() * s.mid(sim::Category::Linear, SYM).unwrap() >= dec!(54)
+        },
+        "max_notional",
+    )
+    .await;
+    let worst = *worst.lock().unwrap();
+    assert!(
+        worst >= dec!(0.5),
+        "the limit binds: |position| reached {worst}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manual_halt_reduce_only_flatten_and_clear() {
     let mut h = start(aggressive_sim(), "rk2", &body(2.0, 0.5, "")).await;
