@@ -48,7 +48,7 @@ impl Grid {
             return None;
         }
         let s = x / self.step_f64;
-        if !(s < MAX_STEPS) {
+        if s >= MAX_STEPS {
             return None;
         }
         let nearest = s.round();
