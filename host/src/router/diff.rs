@@ -33,6 +33,7 @@ use super::RouterError;
 use super::state::{WorkingOrder, WorkingOrders};
 use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Highest stage number.
@@ -125,6 +126,10 @@ pub struct DiffOutcome {
     /// Desired quotes held back because they would cross an order waiting for an ack.
     pub blocked: Vec<Quote>,
 }
+
+/// Per-side scratch vectors: a ladder side has at most `MAX_LADDER_LEVELS` (10) levels and a
+/// side's working orders rarely more, so these stay off the heap.
+type Small<T> = SmallVec<[T; 16]>;
 
 /// Prices and quantities as integers at one common scale, so the hot loops compare `i128`s
 /// (exact: every value's scale is at most the common one).
@@ -232,11 +237,11 @@ pub fn diff(
 ) -> Result<DiffOutcome, RouterError> {
     let sc = common_scales(inst, desired, working);
     let tolerance = to_units(inst.tick_size, sc.price)? * Units::from(cfg.tolerance_ticks);
-    let mut slots = Vec::with_capacity(working.len());
+    let mut slots: Small<Slot<'_>> = SmallVec::new();
     for (idx, o) in working.open().enumerate() {
         slots.push(Slot::new(idx, o, sc)?);
     }
-    let mut wants = Vec::with_capacity(desired.len());
+    let mut wants: Small<Want> = SmallVec::new();
     for q in desired {
         wants.push(Want {
             quote: *q,
@@ -271,11 +276,14 @@ pub fn diff(
     let mut out = DiffOutcome::default();
     let mut plan: Vec<Planned<'_>> = Vec::with_capacity(slots.len() + wants.len());
     for side in [Side::Buy, Side::Sell] {
-        let mut want: Vec<Want> = Vec::with_capacity(wants.len());
-        want.extend(wants.iter().filter(|w| w.quote.side == side));
+        let mut want: Small<Want> = wants
+            .iter()
+            .filter(|w| w.quote.side == side)
+            .copied()
+            .collect();
         want.sort_by_key(|w| best_first(side, w.price));
-        let mut used = vec![false; want.len()];
-        let mut mine: Vec<&Slot<'_>> = Vec::with_capacity(slots.len());
+        let mut used: Small<bool> = smallvec::smallvec![false; want.len()];
+        let mut mine: Small<&Slot<'_>> = SmallVec::new();
         mine.extend(slots.iter().filter(|s| s.order.side == side));
         mine.sort_by(|a, b| {
             (best_first(side, a.price), &a.order.link_id)
@@ -283,7 +291,7 @@ pub fn diff(
         });
 
         // 1. Frozen orders cover the quote they match, else the nearest one.
-        let mut covering = vec![false; mine.len()];
+        let mut covering: Small<bool> = smallvec::smallvec![false; mine.len()];
         for exact in [true, false] {
             for (k, s) in mine.iter().enumerate() {
                 if covering[k] || !s.frozen || s.cancel_pending {
@@ -317,7 +325,7 @@ pub fn diff(
             }
         }
         // 3. Keep free orders close enough, with the same resting qty, on their side of the mid.
-        let mut free: Vec<&Slot<'_>> = Vec::with_capacity(mine.len());
+        let mut free: Small<&Slot<'_>> = SmallVec::new();
         free.extend(mine.iter().copied().filter(|s| !s.frozen));
         let keepable = |s: &Slot<'_>| match side {
             Side::Buy => {

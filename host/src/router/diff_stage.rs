@@ -155,7 +155,7 @@ fn side_prices<'p>(
 
 /// Give every planned action its stage (see the module table).
 pub(super) fn assign_stages(plan: &mut [Planned<'_>], slots: &[Slot<'_>]) {
-    let mut planned = vec![false; slots.len()];
+    let mut planned: super::Small<bool> = smallvec::smallvec![false; slots.len()];
     for p in plan.iter() {
         if let Some(s) = p.slot {
             planned[s.idx] = true;
@@ -227,7 +227,7 @@ pub(super) fn check_no_cross(
     slots: &[Slot<'_>],
     price_scale: u32,
 ) -> Result<(), RouterError> {
-    let mut live: Vec<Live> = slots
+    let mut live: super::Small<Live> = slots
         .iter()
         .map(|s| {
             let (lo, hi) = s.price_range();

@@ -58,6 +58,8 @@ pub struct Clamp {
 }
 
 /// Clamp `desired` in place to `limits` given the signed `position`; returns what was clamped.
+/// `desired` is as [`crate::model::quotes_from_ladder`] makes it: every quote meets the
+/// instrument's minimums; a quote this shrinks below them is dropped.
 pub fn apply_hard_limits(
     inst: &Instrument,
     limits: &HardLimits,
@@ -65,11 +67,18 @@ pub fn apply_hard_limits(
     desired: &mut DesiredQuotes,
 ) -> Vec<Clamp> {
     let mut clamps = Vec::new();
-    for q in desired.bids.iter_mut().chain(desired.asks.iter_mut()) {
-        let cap = inst.round_qty(limits.max_order_qty);
-        if q.qty > cap {
-            clamps.push(clamp(q, cap, ClampReason::MaxOrderQty));
-            q.qty = cap;
+    let cap = inst.round_qty(limits.max_order_qty);
+    let mut capped = [false; 2];
+    for (i, quotes) in [&mut desired.bids, &mut desired.asks]
+        .into_iter()
+        .enumerate()
+    {
+        for q in quotes.iter_mut() {
+            if q.qty > cap {
+                clamps.push(clamp(q, cap, ClampReason::MaxOrderQty));
+                q.qty = cap;
+                capped[i] = true;
+            }
         }
     }
     // Exposure: bids against the long cap, asks against the short cap.
@@ -81,45 +90,61 @@ pub fn apply_hard_limits(
         let Some(top) = quotes.iter().map(|q| q.price).max() else {
             continue;
         };
-        let notional_cap = if top > Decimal::ZERO {
-            limits.max_notional.checked_div(top).unwrap_or(Decimal::MAX)
-        } else {
-            Decimal::MAX
-        };
         let (qty_cap, qty_reason) = match side {
             Side::Buy => (limits.max_long, ClampReason::MaxLong),
             Side::Sell => (limits.max_short, ClampReason::MaxShort),
         };
-        let (cap, reason) = if qty_cap <= notional_cap {
-            (qty_cap, qty_reason)
+        // The notional cap in base quantity is max_notional / top; it only binds when
+        // top × qty_cap exceeds max_notional (a multiplication decides; divide only then).
+        let notional_binds = top > Decimal::ZERO
+            && top
+                .checked_mul(qty_cap)
+                .is_none_or(|v| v > limits.max_notional);
+        let (cap, reason) = if notional_binds {
+            (
+                limits.max_notional.checked_div(top).unwrap_or(Decimal::MAX),
+                ClampReason::MaxNotional,
+            )
         } else {
-            (notional_cap, ClampReason::MaxNotional)
+            (qty_cap, qty_reason)
         };
         let mut room = match side {
             Side::Buy => cap - position,
             Side::Sell => cap + position,
         }
         .max(Decimal::ZERO);
-        quotes.sort_by(|a, b| match side {
+        let best_first = |a: &Quote, b: &Quote| match side {
             Side::Buy => b.price.cmp(&a.price),
             Side::Sell => a.price.cmp(&b.price),
-        });
+        };
+        // Ladders come best first; sort (and restore ladder order below) only when not.
+        let sorted = quotes.is_sorted_by(|a, b| best_first(a, b).is_le());
+        if !sorted {
+            quotes.sort_by(best_first);
+        }
+        let mut clamped = capped[usize::from(side == Side::Sell)];
         for q in quotes.iter_mut() {
             if q.qty > room {
                 let to = inst.round_qty(room);
                 clamps.push(clamp(q, to, reason));
                 q.qty = to;
+                clamped = true;
             }
             room -= q.qty;
         }
-        quotes.retain(|q| {
-            let keep = inst.meets_min_qty(q.qty) && inst.meets_min_notional(q.price, q.qty);
-            if !keep && !q.qty.is_zero() {
-                clamps.push(clamp(q, Decimal::ZERO, reason));
-            }
-            keep
-        });
-        quotes.sort_by_key(|q| q.level);
+        if clamped {
+            // Sizes changed: the minimums again (unchanged quotes met them on conversion).
+            quotes.retain(|q| {
+                let keep = inst.meets_min_qty(q.qty) && inst.meets_min_notional(q.price, q.qty);
+                if !keep && !q.qty.is_zero() {
+                    clamps.push(clamp(q, Decimal::ZERO, reason));
+                }
+                keep
+            });
+        }
+        if !sorted {
+            quotes.sort_by_key(|q| q.level);
+        }
     }
     // Open orders: drop the deepest level of the longer side.
     while desired.bids.len() + desired.asks.len() > limits.max_open_orders {

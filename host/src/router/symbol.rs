@@ -43,7 +43,8 @@ pub fn plan_symbol(
 ) -> Result<SymbolPlan, RouterError> {
     let mut desired = quotes_from_ladder(inst, ladder)?;
     let clamps = apply_hard_limits(inst, &cfg.limits, position, &mut desired);
-    let diff = diff(inst, &desired.to_vec(), working, &cfg.diff, ids)?;
+    let all: smallvec::SmallVec<[crate::model::Quote; 20]> = desired.iter().copied().collect();
+    let diff = diff(inst, &all, working, &cfg.diff, ids)?;
     Ok(SymbolPlan {
         desired,
         clamps,

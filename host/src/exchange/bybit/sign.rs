@@ -9,21 +9,39 @@ use sha2::Sha256;
 type HmacSha256 = Hmac<Sha256>;
 
 /// An API secret. `Debug` and `Display` print `***`; the value is reachable only through
-/// [`Secret::expose`], which signing code calls.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// [`Secret::expose`], which signing code calls. It also holds the HMAC state already keyed
+/// with it, so a signature hashes only the message (the key's two blocks are done once).
+#[derive(Clone)]
+pub struct Secret {
+    value: String,
+    keyed: HmacSha256,
+}
 
 impl Secret {
     /// Wrap a secret value.
     pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
+        let value = value.into();
+        // HMAC accepts keys of any length, so construction cannot fail.
+        let keyed = match HmacSha256::new_from_slice(value.as_bytes()) {
+            Ok(mac) => mac,
+            Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
+        };
+        Self { value, keyed }
     }
 
     /// The secret value. Do not log it.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.value
     }
 }
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl Eq for Secret {}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -89,11 +107,7 @@ impl Credentials {
 }
 
 fn hmac_hex(secret: &Secret, parts: &[&[u8]]) -> String {
-    // HMAC accepts keys of any length, so construction cannot fail.
-    let mut mac = match HmacSha256::new_from_slice(secret.expose().as_bytes()) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC-SHA256 takes keys of any length"),
-    };
+    let mut mac = secret.keyed.clone();
     for part in parts {
         mac.update(part);
     }
