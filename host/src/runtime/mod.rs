@@ -189,6 +189,13 @@ pub struct Runtime {
     guard: AccountGuard,
     flattening: HashSet<Arc<str>>,
     protection: protection::PositionGuards,
+    /// Symbols a market-data event touched since the last `act` (the common case: `act`
+    /// then visits only these instead of every symbol).
+    touched: Vec<usize>,
+    /// Any other event since the last `act`, or the timer: `act` visits every symbol.
+    scan_all: bool,
+    /// The account action `act` last propagated to the symbols.
+    last_account: Option<KillAction>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -256,6 +263,9 @@ impl Runtime {
             guard,
             flattening: HashSet::new(),
             protection,
+            touched: Vec::new(),
+            scan_all: true,
+            last_account: None,
         }
     }
 
@@ -296,6 +306,18 @@ impl Runtime {
 
     fn handle(&mut self, ev: LoopEvent) {
         let now = now_ms();
+        if !matches!(
+            ev,
+            LoopEvent::Public(
+                _,
+                PublicStreamEvent::Book(_)
+                    | PublicStreamEvent::Trade(_)
+                    | PublicStreamEvent::Ticker(_)
+            )
+        ) {
+            // Anything but market data may touch any symbol: the next `act` looks at all.
+            self.scan_all = true;
+        }
         match ev {
             LoopEvent::Public(conn, ev) => self.on_public(conn, ev, now),
             LoopEvent::Private(ev) => self.on_private(ev),
@@ -361,12 +383,14 @@ impl Runtime {
         match ev {
             PublicStreamEvent::Book(update) => {
                 if let Some(&i) = self.index.get(update.symbol.as_str()) {
+                    self.touched.push(i);
                     let s = &mut self.symbols[i];
                     if let Err(e) = s.on_book(&update, now)
                         && e.resync_reason().is_some()
                     {
                         warn!(symbol = %s.symbol, error = %e, "book broken, resyncing; quotes pulled");
                         self.resync(i);
+                        self.scan_all = true;
                     }
                 }
                 if let Some(h) = self.public_handle(conn) {
@@ -376,12 +400,14 @@ impl Runtime {
             PublicStreamEvent::Trade(msg) => {
                 for t in &msg.data {
                     if let Some(&i) = self.index.get(t.symbol.as_str()) {
+                        self.touched.push(i);
                         self.symbols[i].on_trade(t);
                     }
                 }
             }
             PublicStreamEvent::Ticker(msg) => {
                 if let Some(&i) = self.index.get(msg.data.symbol.as_str()) {
+                    self.touched.push(i);
                     self.symbols[i].on_ticker(&msg.data);
                 }
             }
@@ -565,6 +591,7 @@ impl Runtime {
     }
 
     fn on_timer(&mut self) {
+        self.scan_all = true;
         let now = now_ms();
         let mut to_resync = Vec::new();
         let mut to_reconcile = Vec::new();
@@ -881,8 +908,21 @@ impl Runtime {
             self.finish_retired();
         }
         let account = self.account_action();
+        // Every symbol after a non-market event, a timer tick, a new account action or while
+        // stopping; otherwise only those the market data touched (all others are unchanged).
+        let all = std::mem::take(&mut self.scan_all) || stopping || account != self.last_account;
+        self.last_account = account;
+        let mut visit = std::mem::take(&mut self.touched);
+        if all {
+            visit.clear();
+            visit.extend(0..self.symbols.len());
+        } else {
+            visit.sort_unstable();
+            visit.dedup();
+        }
         let mut faults = Vec::new();
-        for (i, s) in self.symbols.iter_mut().enumerate() {
+        for &i in &visit {
+            let s = &mut self.symbols[i];
             if s.account_kill != account {
                 s.account_kill = account;
                 s.quote_dirty = true;
@@ -898,15 +938,18 @@ impl Runtime {
             }
         }
         let mut outcomes: Vec<(usize, DiffOutcome)> = Vec::new();
-        for (i, s) in self.symbols.iter_mut().enumerate() {
-            s.working.prune_terminal();
+        for &i in &visit {
+            let s = &mut self.symbols[i];
             if s.quote_dirty || s.route_dirty {
+                s.working.prune_terminal();
                 let out = s.plan(&mut self.ids, now, stopping);
                 if !out.actions.is_empty() {
                     outcomes.push((i, out));
                 }
             }
         }
+        visit.clear();
+        self.touched = visit;
         if outcomes.is_empty() {
             return;
         }
