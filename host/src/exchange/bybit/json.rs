@@ -1,7 +1,7 @@
 //! A minimal JSON byte cursor for the hot-path parsers: no allocation, no recursion.
 
 use super::parse::ParseError;
-use crate::book::Fixed;
+use crate::book::{Fixed, RawLevel};
 
 /// Deepest nesting [`Cursor::skip_value`] accepts.
 const MAX_DEPTH: usize = 64;
@@ -160,6 +160,29 @@ impl<'a> Cursor<'a> {
         ))
     }
 
+    /// One book level `["<price>","<size>"]` in its common compact form (no whitespace, each
+    /// number 1–7 integer digits with an optional `.` and up to 7 fraction digits). Advances
+    /// past it and returns it; `None` (cursor unchanged) for anything else, which the general
+    /// path then reads with the same result or reports with its usual error.
+    #[inline]
+    pub(crate) fn compact_level(&mut self) -> Option<RawLevel> {
+        let buf = self.buf;
+        let p = self.pos;
+        if buf.get(p..p + 2)? != b"[\"" {
+            return None;
+        }
+        let (price, q) = compact_decimal(buf, p + 2)?;
+        if buf.get(q..q + 2)? != b",\"" {
+            return None;
+        }
+        let (size, r) = compact_decimal(buf, q + 2)?;
+        if *buf.get(r)? != b']' {
+            return None;
+        }
+        self.pos = r + 1;
+        Some(RawLevel { price, size })
+    }
+
     /// A non-negative JSON integer, or one inside a string (`"123"`).
     #[inline]
     pub(crate) fn uint(&mut self, field: &'static str) -> Result<u64, ParseError> {
@@ -272,6 +295,77 @@ impl<'a> Cursor<'a> {
         }
     }
 }
+
+/// `0x01` in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Eight bytes of `buf` from `i` as a little-endian word (first byte lowest), if all exist.
+#[inline(always)]
+fn word_at(buf: &[u8], i: usize) -> Option<u64> {
+    buf.get(i..)?
+        .first_chunk::<8>()
+        .map(|b| u64::from_le_bytes(*b))
+}
+
+/// How many of the bytes of `t` (a word XOR `'0'` in every byte), from the first, are
+/// digits (0..=8).
+#[inline(always)]
+fn digit_run(t: u64) -> u32 {
+    // A byte is a digit iff its value is below 10: adding 0x76 then sets its top bit exactly
+    // when it is not (bytes that are already >= 0x80 are caught by `t` itself). A carry out of
+    // a byte only comes from a non-digit byte and only disturbs bytes after it.
+    let non_digit = (t | t.wrapping_add(0x76 * ONES)) & (0x80 * ONES);
+    non_digit.trailing_zeros() / 8
+}
+
+/// The number written by the first `n` (0..=8) digit values of `t`, first byte most
+/// significant.
+#[inline(always)]
+fn digits_value(t: u64, n: u32) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    // Move the digits to the top bytes (zeros above act as leading zeros), then combine
+    // neighbours pairwise: bytes into 2-digit, 4-digit, then one 8-digit value.
+    let v = t << (64 - 8 * n);
+    let v = (v.wrapping_mul((10 << 8) + 1) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul((100 << 16) + 1) >> 16) & 0x0000_FFFF_0000_FFFF;
+    v.wrapping_mul((10_000 << 32) + 1) >> 32
+}
+
+/// A decimal starting at `i` (just after its opening quote) in the compact form 1–7 digits,
+/// optionally `.` and 0–7 digits, then `"`: its value and the index just past the closing
+/// quote. `None` for any other form (sign, longer runs, too few bytes left).
+#[inline(always)]
+fn compact_decimal(buf: &[u8], i: usize) -> Option<(Fixed, usize)> {
+    let zeros = u64::from(b'0') * ONES;
+    let w = word_at(buf, i)?;
+    let n = digit_run(w ^ zeros);
+    if n == 0 || n == 8 {
+        return None;
+    }
+    let int = digits_value(w ^ zeros, n);
+    // The byte after the digits, taken from the word already loaded.
+    match (w >> (8 * n)) as u8 {
+        b'"' => Some((Fixed::new(int as i64, 0), i + n as usize + 1)),
+        b'.' => {
+            let j = i + n as usize + 1;
+            let w = word_at(buf, j)?;
+            let f = digit_run(w ^ zeros);
+            if f == 8 || (w >> (8 * f)) as u8 != b'"' {
+                return None;
+            }
+            let frac = digits_value(w ^ zeros, f);
+            // At most 7 + 7 digits: far below i64::MAX.
+            let mantissa = int * POW10_U64[f as usize] + frac;
+            Some((Fixed::new(mantissa as i64, f as u8), j + f as usize + 1))
+        }
+        _ => None,
+    }
+}
+
+/// Powers of ten up to `10^7` (the longest compact fraction).
+const POW10_U64: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
 
 /// Largest number of digits a decimal may have (keeps the mantissa below `10^18`).
 const MAX_DIGITS: u32 = 18;
