@@ -188,6 +188,16 @@ impl<'a> Cursor<'a> {
     pub(crate) fn uint(&mut self, field: &'static str) -> Result<u64, ParseError> {
         let quoted = self.eat(b'"');
         let start = self.pos;
+        if let Some((value, len)) = short_uint(self.buf, start) {
+            self.pos = start + len;
+            if quoted && !self.eat(b'"') {
+                return Err(ParseError::BadNumber {
+                    field,
+                    offset: start,
+                });
+            }
+            return Ok(value);
+        }
         let mut value: u64 = 0;
         while let Some(&b) = self.buf.get(self.pos) {
             if !b.is_ascii_digit() {
@@ -307,6 +317,27 @@ fn word_at(buf: &[u8], i: usize) -> Option<u64> {
         .map(|b| u64::from_le_bytes(*b))
 }
 
+/// Like [`word_at`], but near the end of `buf` the missing bytes read as zero (a non-digit).
+#[inline(always)]
+fn word_or_tail(buf: &[u8], i: usize) -> Option<u64> {
+    let rest = buf.get(i..)?;
+    if let Some(bytes) = rest.first_chunk::<8>() {
+        return Some(u64::from_le_bytes(*bytes));
+    }
+    if rest.is_empty() {
+        return Some(0);
+    }
+    // The last eight bytes of `buf`, shifted so that `rest` comes first (no copy).
+    if let Some(last) = buf.last_chunk::<8>() {
+        return Some(u64::from_le_bytes(*last) >> (8 * (8 - rest.len())));
+    }
+    Some(
+        rest.iter()
+            .rev()
+            .fold(0u64, |word, &b| (word << 8) | u64::from(b)),
+    )
+}
+
 /// How many of the bytes of `t` (a word XOR `'0'` in every byte), from the first, are
 /// digits (0..=8).
 #[inline(always)]
@@ -362,6 +393,29 @@ fn compact_decimal(buf: &[u8], i: usize) -> Option<(Fixed, usize)> {
         }
         _ => None,
     }
+}
+
+/// A run of 1–15 digits at `i` followed by a non-digit or the end: its value and length, read
+/// a word at a time. `None` for other runs (empty or longer).
+#[inline(always)]
+fn short_uint(buf: &[u8], i: usize) -> Option<(u64, usize)> {
+    let zeros = u64::from(b'0') * ONES;
+    let t = word_or_tail(buf, i)? ^ zeros;
+    let n = digit_run(t);
+    if n == 0 {
+        return None;
+    }
+    if n < 8 {
+        return Some((digits_value(t, n), n as usize));
+    }
+    let t2 = word_or_tail(buf, i + 8)? ^ zeros;
+    let n2 = digit_run(t2);
+    if n2 == 8 {
+        return None;
+    }
+    // At most 15 digits: no overflow.
+    let value = digits_value(t, 8) * POW10_U64[n2 as usize] + digits_value(t2, n2);
+    Some((value, 8 + n2 as usize))
 }
 
 /// Powers of ten up to `10^7` (the longest compact fraction).
@@ -425,6 +479,44 @@ mod tests {
             for padded in [text.to_string(), format!("{text},\"pad-pad-pad\"")] {
                 let want = Fixed::parse(text.trim_matches('"').as_bytes()).unwrap();
                 assert_eq!(dec(&padded).unwrap(), want, "{padded}");
+            }
+        }
+    }
+
+    /// The word-at-a-time integer reader against a plain digit loop, at every length and
+    /// with and without bytes after the number.
+    #[test]
+    fn uints_match_a_digit_loop() {
+        let digits = "98765432109876543210987";
+        for len in 0..=digits.len() {
+            let number = &digits[..len];
+            let want = number.bytes().try_fold(0u64, |v, b| {
+                v.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+            });
+            let want = if len == 0 { None } else { want };
+            for text in [
+                number.to_string(),
+                format!("{number},\"x\":1}}"),
+                format!("\"{number}\""),
+                format!("\"{number}\",\"x\":1}}"),
+                format!("{number}x"),
+                format!("0000000000000000000000{number}}}"),
+            ] {
+                let mut c = Cursor::new(text.as_bytes());
+                let got = c.uint("x").ok();
+                let want = if text.starts_with("0000") {
+                    want.or(Some(0).filter(|_| len == 0))
+                } else {
+                    want
+                };
+                assert_eq!(got, want, "{text}");
+                if got.is_some() {
+                    let rest = &text[c.pos()..];
+                    assert!(
+                        !rest.starts_with(|ch: char| ch.is_ascii_digit() || ch == '"'),
+                        "{text}"
+                    );
+                }
             }
         }
     }
