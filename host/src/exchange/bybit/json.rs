@@ -184,7 +184,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// A non-negative JSON integer, or one inside a string (`"123"`).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn uint(&mut self, field: &'static str) -> Result<u64, ParseError> {
         let quoted = self.eat(b'"');
         let start = self.pos;
