@@ -204,7 +204,7 @@ impl OrderBook {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn normalise(&self, level: &RawLevel) -> Result<(i64, i64), BookError> {
         let price = level.price.to_scale(self.price_scale).filter(|p| *p > 0);
         let size = level.size.to_scale(self.qty_scale).filter(|s| *s >= 0);

@@ -1,7 +1,7 @@
 //! A minimal JSON byte cursor for the hot-path parsers: no allocation, no recursion.
 
 use super::parse::ParseError;
-use crate::book::Fixed;
+use crate::book::{Fixed, RawLevel};
 
 /// Deepest nesting [`Cursor::skip_value`] accepts.
 const MAX_DEPTH: usize = 64;
@@ -160,11 +160,44 @@ impl<'a> Cursor<'a> {
         ))
     }
 
-    /// A non-negative JSON integer, or one inside a string (`"123"`).
+    /// One book level `["<price>","<size>"]` in its common compact form (no whitespace, each
+    /// number 1–7 integer digits with an optional `.` and up to 7 fraction digits). Advances
+    /// past it and returns it; `None` (cursor unchanged) for anything else, which the general
+    /// path then reads with the same result or reports with its usual error.
     #[inline]
+    pub(crate) fn compact_level(&mut self) -> Option<RawLevel> {
+        let buf = self.buf;
+        let p = self.pos;
+        if buf.get(p..p + 2)? != b"[\"" {
+            return None;
+        }
+        let (price, q) = compact_decimal(buf, p + 2)?;
+        if buf.get(q..q + 2)? != b",\"" {
+            return None;
+        }
+        let (size, r) = compact_decimal(buf, q + 2)?;
+        if *buf.get(r)? != b']' {
+            return None;
+        }
+        self.pos = r + 1;
+        Some(RawLevel { price, size })
+    }
+
+    /// A non-negative JSON integer, or one inside a string (`"123"`).
+    #[inline(always)]
     pub(crate) fn uint(&mut self, field: &'static str) -> Result<u64, ParseError> {
         let quoted = self.eat(b'"');
         let start = self.pos;
+        if let Some((value, len)) = short_uint(self.buf, start) {
+            self.pos = start + len;
+            if quoted && !self.eat(b'"') {
+                return Err(ParseError::BadNumber {
+                    field,
+                    offset: start,
+                });
+            }
+            return Ok(value);
+        }
         let mut value: u64 = 0;
         while let Some(&b) = self.buf.get(self.pos) {
             if !b.is_ascii_digit() {
@@ -273,6 +306,121 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// `0x01` in every byte of a word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Eight bytes of `buf` from `i` as a little-endian word (first byte lowest), if all exist.
+#[inline(always)]
+fn word_at(buf: &[u8], i: usize) -> Option<u64> {
+    buf.get(i..)?
+        .first_chunk::<8>()
+        .map(|b| u64::from_le_bytes(*b))
+}
+
+/// Like [`word_at`], but near the end of `buf` the missing bytes read as zero (a non-digit).
+#[inline(always)]
+fn word_or_tail(buf: &[u8], i: usize) -> Option<u64> {
+    let rest = buf.get(i..)?;
+    if let Some(bytes) = rest.first_chunk::<8>() {
+        return Some(u64::from_le_bytes(*bytes));
+    }
+    if rest.is_empty() {
+        return Some(0);
+    }
+    // The last eight bytes of `buf`, shifted so that `rest` comes first (no copy).
+    if let Some(last) = buf.last_chunk::<8>() {
+        return Some(u64::from_le_bytes(*last) >> (8 * (8 - rest.len())));
+    }
+    Some(
+        rest.iter()
+            .rev()
+            .fold(0u64, |word, &b| (word << 8) | u64::from(b)),
+    )
+}
+
+/// How many of the bytes of `t` (a word XOR `'0'` in every byte), from the first, are
+/// digits (0..=8).
+#[inline(always)]
+fn digit_run(t: u64) -> u32 {
+    // A byte is a digit iff its value is below 10: adding 0x76 then sets its top bit exactly
+    // when it is not (bytes that are already >= 0x80 are caught by `t` itself). A carry out of
+    // a byte only comes from a non-digit byte and only disturbs bytes after it.
+    let non_digit = (t | t.wrapping_add(0x76 * ONES)) & (0x80 * ONES);
+    non_digit.trailing_zeros() / 8
+}
+
+/// The number written by the first `n` (0..=8) digit values of `t`, first byte most
+/// significant.
+#[inline(always)]
+fn digits_value(t: u64, n: u32) -> u64 {
+    if n == 0 {
+        return 0;
+    }
+    // Move the digits to the top bytes (zeros above act as leading zeros), then combine
+    // neighbours pairwise: bytes into 2-digit, 4-digit, then one 8-digit value.
+    let v = t << (64 - 8 * n);
+    let v = (v.wrapping_mul((10 << 8) + 1) >> 8) & 0x00FF_00FF_00FF_00FF;
+    let v = (v.wrapping_mul((100 << 16) + 1) >> 16) & 0x0000_FFFF_0000_FFFF;
+    v.wrapping_mul((10_000 << 32) + 1) >> 32
+}
+
+/// A decimal starting at `i` (just after its opening quote) in the compact form 1–7 digits,
+/// optionally `.` and 0–7 digits, then `"`: its value and the index just past the closing
+/// quote. `None` for any other form (sign, longer runs, too few bytes left).
+#[inline(always)]
+fn compact_decimal(buf: &[u8], i: usize) -> Option<(Fixed, usize)> {
+    let zeros = u64::from(b'0') * ONES;
+    let w = word_at(buf, i)?;
+    let n = digit_run(w ^ zeros);
+    if n == 0 || n == 8 {
+        return None;
+    }
+    let int = digits_value(w ^ zeros, n);
+    // The byte after the digits, taken from the word already loaded.
+    match (w >> (8 * n)) as u8 {
+        b'"' => Some((Fixed::new(int as i64, 0), i + n as usize + 1)),
+        b'.' => {
+            let j = i + n as usize + 1;
+            let w = word_at(buf, j)?;
+            let f = digit_run(w ^ zeros);
+            if f == 8 || (w >> (8 * f)) as u8 != b'"' {
+                return None;
+            }
+            let frac = digits_value(w ^ zeros, f);
+            // At most 7 + 7 digits: far below i64::MAX.
+            let mantissa = int * POW10_U64[f as usize] + frac;
+            Some((Fixed::new(mantissa as i64, f as u8), j + f as usize + 1))
+        }
+        _ => None,
+    }
+}
+
+/// A run of 1–15 digits at `i` followed by a non-digit or the end: its value and length, read
+/// a word at a time. `None` for other runs (empty or longer).
+#[inline(always)]
+fn short_uint(buf: &[u8], i: usize) -> Option<(u64, usize)> {
+    let zeros = u64::from(b'0') * ONES;
+    let t = word_or_tail(buf, i)? ^ zeros;
+    let n = digit_run(t);
+    if n == 0 {
+        return None;
+    }
+    if n < 8 {
+        return Some((digits_value(t, n), n as usize));
+    }
+    let t2 = word_or_tail(buf, i + 8)? ^ zeros;
+    let n2 = digit_run(t2);
+    if n2 == 8 {
+        return None;
+    }
+    // At most 15 digits: no overflow.
+    let value = digits_value(t, 8) * POW10_U64[n2 as usize] + digits_value(t2, n2);
+    Some((value, 8 + n2 as usize))
+}
+
+/// Powers of ten up to `10^7` (the longest compact fraction).
+const POW10_U64: [u64; 8] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
 /// Largest number of digits a decimal may have (keeps the mantissa below `10^18`).
 const MAX_DIGITS: u32 = 18;
 
@@ -331,6 +479,44 @@ mod tests {
             for padded in [text.to_string(), format!("{text},\"pad-pad-pad\"")] {
                 let want = Fixed::parse(text.trim_matches('"').as_bytes()).unwrap();
                 assert_eq!(dec(&padded).unwrap(), want, "{padded}");
+            }
+        }
+    }
+
+    /// The word-at-a-time integer reader against a plain digit loop, at every length and
+    /// with and without bytes after the number.
+    #[test]
+    fn uints_match_a_digit_loop() {
+        let digits = "98765432109876543210987";
+        for len in 0..=digits.len() {
+            let number = &digits[..len];
+            let want = number.bytes().try_fold(0u64, |v, b| {
+                v.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+            });
+            let want = if len == 0 { None } else { want };
+            for text in [
+                number.to_string(),
+                format!("{number},\"x\":1}}"),
+                format!("\"{number}\""),
+                format!("\"{number}\",\"x\":1}}"),
+                format!("{number}x"),
+                format!("0000000000000000000000{number}}}"),
+            ] {
+                let mut c = Cursor::new(text.as_bytes());
+                let got = c.uint("x").ok();
+                let want = if text.starts_with("0000") {
+                    want.or(Some(0).filter(|_| len == 0))
+                } else {
+                    want
+                };
+                assert_eq!(got, want, "{text}");
+                if got.is_some() {
+                    let rest = &text[c.pos()..];
+                    assert!(
+                        !rest.starts_with(|ch: char| ch.is_ascii_digit() || ch == '"'),
+                        "{text}"
+                    );
+                }
             }
         }
     }

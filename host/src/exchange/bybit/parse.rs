@@ -266,16 +266,27 @@ fn parse_levels(
         return Ok(());
     }
     loop {
-        c.expect(b'[', "'[' (level)")?;
-        let price = c.quoted_decimal(field)?;
-        c.expect(b',', "',' (level)")?;
-        let size = c.quoted_decimal(field)?;
-        c.expect(b']', "']' (level)")?;
-        out.push(RawLevel { price, size });
+        let level = match c.compact_level() {
+            Some(level) => level,
+            None => general_level(c, field)?,
+        };
+        out.push(level);
         if !c.more(b']')? {
             return Ok(());
         }
     }
+}
+
+/// One level in any valid form (whitespace, long numbers), or the error naming what is wrong.
+#[cold]
+#[inline(never)]
+fn general_level(c: &mut Cursor<'_>, field: &'static str) -> Result<RawLevel, ParseError> {
+    c.expect(b'[', "'[' (level)")?;
+    let price = c.quoted_decimal(field)?;
+    c.expect(b',', "',' (level)")?;
+    let size = c.quoted_decimal(field)?;
+    c.expect(b']', "']' (level)")?;
+    Ok(RawLevel { price, size })
 }
 
 /// The `topic` of a push, if the text is an object with one (found without allocating;

@@ -652,7 +652,66 @@ fn every_sample_is_accounted_for() {
     );
 }
 
+/// The compact-level fast path either declines or reads exactly what the general path reads,
+/// on `text` alone and followed by the usual rest of a message; `true` if it read the latter.
+fn check_compact_level(text: &str) -> bool {
+    check_compact_level_once(text);
+    check_compact_level_once(&format!(
+        "{text},\"u\":1001001,\"seq\":66547706345}},\"cts\":1687940987484}}"
+    ))
+}
+
+fn check_compact_level_once(text: &str) -> bool {
+    let mut fast = crate::exchange::bybit::json::Cursor::new(text.as_bytes());
+    let mut general = crate::exchange::bybit::json::Cursor::new(text.as_bytes());
+    let want = general_level(&mut general, "x");
+    match fast.compact_level() {
+        Some(level) => {
+            assert_eq!(Some(level), want.ok(), "{text}");
+            assert_eq!(fast.pos(), general.pos(), "{text}");
+            true
+        }
+        None => {
+            assert_eq!(fast.pos(), 0, "{text}");
+            false
+        }
+    }
+}
+
+#[test]
+fn compact_levels_match_the_general_path() {
+    for text in [
+        r#"["30247.20","12.345"]"#,
+        r#"["1","0"]]"#,
+        r#"["0.0000001","100."]]],"u":1"#,
+        r#"["1234567.1234567","7654321.7654321"]],"u":1"#,
+        r#"["30247.20","0.001"]],"u":1"#,
+    ] {
+        assert!(check_compact_level(text), "{text}");
+    }
+    for text in [
+        r#"["1.12345678","1"]],"u":1"#,
+        r#"["12345678","1"]],"u":1"#,
+        r#"["1234567890123456","1"]],"u":1"#,
+        r#"["-1","1"]],"u":1"#,
+        r#"[".5","1"]],"u":1"#,
+        r#"[ "1","1"]],"u":1"#,
+        r#"["1","1" ]],"u":1"#,
+        r#"["1e3","1"]],"u":1"#,
+    ] {
+        assert!(!check_compact_level(text), "{text}");
+    }
+}
+
 proptest! {
+    /// Near-miss levels: the fast path never disagrees with the general one.
+    #[test]
+    fn compact_level_never_disagrees(
+        text in r#"\[ ?"-?[0-9]{0,9}(\.[0-9]{0,9})?[x"e]?,? ?"[0-9.]{0,10}"?\]?[\],"u:1 ]{0,10}"#
+    ) {
+        check_compact_level(&text);
+    }
+
     /// Arbitrary bytes never panic the fast parsers.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
