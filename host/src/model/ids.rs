@@ -53,13 +53,39 @@ impl OrderLinkId {
             Side::Buy => 'b',
             Side::Sell => 's',
         };
-        let id = format!("{prefix}-{symbol}-{side_char}{level}-{}", base36(seq));
-        if id.len() > MAX_LINK_ID_LEN {
+        // Written on the stack and copied once into the shared string (this runs for every
+        // create the router plans, including those the rate budget then defers).
+        let mut level_buf = [0u8; 3];
+        let mut seq_buf = [0u8; 13];
+        let level = digits(u64::from(level), 10, &mut level_buf);
+        let seq = digits(seq, 36, &mut seq_buf);
+        let len = prefix.len() + symbol.len() + level.len() + seq.len() + 4;
+        if len > MAX_LINK_ID_LEN {
             return Err(ModelError::LinkIdTooLong {
                 symbol: symbol.to_owned(),
-                len: id.len(),
+                len,
             });
         }
+        let mut buf = [0u8; MAX_LINK_ID_LEN];
+        let mut at = 0;
+        for part in [
+            prefix.as_bytes(),
+            b"-",
+            symbol.as_bytes(),
+            b"-",
+            &[side_char as u8],
+            level,
+            b"-",
+            seq,
+        ] {
+            buf[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
+        }
+        // Every part is ASCII (validated above, or digits).
+        let id = std::str::from_utf8(&buf[..at]).map_err(|_| ModelError::InvalidLinkIdPart {
+            part: symbol.to_owned(),
+            reason: "not ASCII",
+        })?;
         Ok(Self(id.into()))
     }
 
@@ -169,19 +195,19 @@ fn validate_symbol(symbol: &str) -> Result<(), ModelError> {
     }
 }
 
-fn base36(mut n: u64) -> String {
+/// The digits of `n` in `radix` (10 or 36, lowercase), written at the end of `buf`.
+fn digits(mut n: u64, radix: u64, buf: &mut [u8]) -> &[u8] {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut buf = [0u8; 13];
     let mut i = buf.len();
     loop {
         i -= 1;
-        buf[i] = DIGITS[(n % 36) as usize];
-        n /= 36;
+        buf[i] = DIGITS[(n % radix) as usize];
+        n /= radix;
         if n == 0 {
             break;
         }
     }
-    String::from_utf8_lossy(&buf[i..]).into_owned()
+    &buf[i..]
 }
 
 /// Generates this instance's ids with a strictly increasing sequence.

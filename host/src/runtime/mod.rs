@@ -989,7 +989,7 @@ impl Runtime {
             .collect()
     }
 
-    /// Close the loop's event channel (stream forwarders then stop).
+    /// Close the loop's event channel (the stream tasks then stop).
     pub fn close_events(&mut self) {
         self.events_rx.close();
     }

@@ -33,7 +33,6 @@ pub struct PublicConn {
     /// The symbols it carries.
     pub symbols: Vec<Arc<str>>,
     join: JoinHandle<()>,
-    forwarder: JoinHandle<()>,
 }
 
 impl Runtime {
@@ -61,26 +60,19 @@ impl Runtime {
             .collect();
         let config =
             PublicStreamConfig::new(url.clone(), names.iter().map(|s| s.to_string()).collect());
-        let (handle, mut rx, join) = PublicStreamTask::spawn(config)?;
         let conn = self
             .publics
             .iter()
             .position(Option::is_none)
             .unwrap_or(self.publics.len());
-        let tx = self.events_tx.clone();
-        let forwarder = tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                if tx.send(LoopEvent::Public(conn, ev)).await.is_err() {
-                    break;
-                }
-            }
-        });
+        // The stream task sends straight into the loop's channel, tagged with `conn`.
+        let (handle, join) =
+            PublicStreamTask::spawn_into(config, self.events_tx.clone(), conn, LoopEvent::Public)?;
         let pc = PublicConn {
             handle,
             category,
             symbols: names,
             join,
-            forwarder,
         };
         if conn == self.publics.len() {
             self.publics.push(Some(pc));
@@ -126,8 +118,14 @@ impl Runtime {
                 info!(conn, "public connection closed: no symbols left");
                 tokio::spawn(async move {
                     pc.handle.shutdown().await;
-                    let _ = tokio::time::timeout(Duration::from_secs(2), pc.join).await;
-                    pc.forwarder.abort();
+                    let abort = pc.join.abort_handle();
+                    if tokio::time::timeout(Duration::from_secs(2), pc.join)
+                        .await
+                        .is_err()
+                    {
+                        // Stop it for good: its connection number may be reused.
+                        abort.abort();
+                    }
                 });
             }
         } else if !pc.handle.remove_symbol(symbol) {
@@ -144,13 +142,14 @@ impl Runtime {
     pub async fn close_streams(&mut self) {
         for pc in self.publics.iter_mut().filter_map(Option::take) {
             pc.handle.shutdown().await;
+            let abort = pc.join.abort_handle();
             if tokio::time::timeout(Duration::from_secs(2), pc.join)
                 .await
                 .is_err()
             {
                 warn!("a public stream task did not stop in time");
+                abort.abort();
             }
-            pc.forwarder.abort();
         }
     }
 }

@@ -227,10 +227,14 @@ impl PublicStreamHandle {
     }
 }
 
-/// Owns one public socket: connects, subscribes, pings, reconnects, parses, emits events.
-pub struct PublicStreamTask {
+/// Owns one public socket: connects, subscribes, pings, reconnects, parses, emits events
+/// (as `T`: its own channel's [`PublicStreamEvent`]s, or wrapped into a consumer's event type
+/// so they reach that consumer's channel without a forwarding task).
+pub struct PublicStreamTask<T = PublicStreamEvent> {
     config: PublicStreamConfig,
-    events: mpsc::Sender<PublicStreamEvent>,
+    events: mpsc::Sender<T>,
+    wrap: fn(usize, PublicStreamEvent) -> T,
+    tag: usize,
     commands: mpsc::Receiver<PublicStreamCommand>,
     spare_books: mpsc::Receiver<BookUpdate>,
 }
@@ -241,7 +245,8 @@ enum Exit {
 }
 
 impl PublicStreamTask {
-    /// Spawn the task. Returns its handle, the event receiver and the join handle.
+    /// Spawn the task with its own event channel. Returns its handle, the event receiver and
+    /// the join handle.
     pub fn spawn(
         config: PublicStreamConfig,
     ) -> Result<
@@ -252,13 +257,29 @@ impl PublicStreamTask {
         ),
         WsError,
     > {
-        subscribe_requests("subscribe", &config.topics(), config.max_args_per_request)?;
         let (event_tx, event_rx) = mpsc::channel(config.channel_capacity.max(1));
+        let (handle, join) = PublicStreamTask::spawn_into(config, event_tx, 0, |_, ev| ev)?;
+        Ok((handle, event_rx, join))
+    }
+}
+
+impl<T: Send + 'static> PublicStreamTask<T> {
+    /// Spawn the task sending `wrap(tag, event)` into `events` (a channel shared with other
+    /// sources). Returns its handle and the join handle.
+    pub fn spawn_into(
+        config: PublicStreamConfig,
+        events: mpsc::Sender<T>,
+        tag: usize,
+        wrap: fn(usize, PublicStreamEvent) -> T,
+    ) -> Result<(PublicStreamHandle, JoinHandle<()>), WsError> {
+        subscribe_requests("subscribe", &config.topics(), config.max_args_per_request)?;
         let (cmd_tx, cmd_rx) = mpsc::channel(64);
         let (spare_tx, spare_rx) = mpsc::channel(config.channel_capacity.max(1) + 16);
         let task = Self {
             config,
-            events: event_tx,
+            events,
+            wrap,
+            tag,
             commands: cmd_rx,
             spare_books: spare_rx,
         };
@@ -267,7 +288,12 @@ impl PublicStreamTask {
             commands: cmd_tx,
             spare_books: spare_tx,
         };
-        Ok((handle, event_rx, join))
+        Ok((handle, join))
+    }
+
+    /// Send one event; `false` when nobody listens any more.
+    async fn emit(&self, event: PublicStreamEvent) -> bool {
+        self.events.send((self.wrap)(self.tag, event)).await.is_ok()
     }
 
     async fn run(mut self) {
@@ -278,13 +304,11 @@ impl PublicStreamTask {
                 Ok(Exit::Reconnect(reason)) => reason,
                 Err(err) => err.to_string(),
             };
-            if self
-                .events
-                .send(PublicStreamEvent::Disconnected {
+            if !self
+                .emit(PublicStreamEvent::Disconnected {
                     reason: reason.clone(),
                 })
                 .await
-                .is_err()
             {
                 return; // nobody listens any more
             }
@@ -320,12 +344,7 @@ impl PublicStreamTask {
             ws.send(Message::text(req)).await?;
         }
         info!(url = %self.config.url, symbols = self.config.symbols.len(), "public stream connected");
-        if self
-            .events
-            .send(PublicStreamEvent::Connected)
-            .await
-            .is_err()
-        {
+        if !self.emit(PublicStreamEvent::Connected).await {
             return Ok(Exit::Shutdown);
         }
         let mut ping = tokio::time::interval(self.config.ping_interval);
@@ -357,7 +376,7 @@ impl PublicStreamTask {
                         }
                         Err(err) => return Err(err),
                     };
-                    if self.events.send(event).await.is_err() {
+                    if !self.emit(event).await {
                         return Ok(Exit::Shutdown);
                     }
                 }
