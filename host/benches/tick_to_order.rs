@@ -196,6 +196,7 @@ impl Bench {
                 position: PositionState::default(),
                 protect: None,
                 derisk: None,
+                adopted: Vec::new(),
             };
             states.push(SymbolState::new(setup).expect("state"));
         }

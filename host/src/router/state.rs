@@ -235,6 +235,27 @@ impl WorkingOrder {
         }
     }
 
+    /// An open order of ours found on the exchange at start-up (left by an earlier run with
+    /// the same instance id) and taken over: `side` and `level` come from its link id, the rest
+    /// from the exchange's row. `None` when the row is not open or has no price.
+    pub fn adopted(link_id: OrderLinkId, side: Side, level: u8, row: &OrderUpdate) -> Option<Self> {
+        if !matches!(
+            row.status,
+            ExchangeStatus::New | ExchangeStatus::PartiallyFilled
+        ) || row.price <= Decimal::ZERO
+        {
+            return None;
+        }
+        let quote = Quote {
+            side,
+            level,
+            price: row.price,
+            qty: row.qty,
+        };
+        let mut order = Self::pending_new(link_id, &quote, row.updated_ms);
+        order.apply_update(row).then_some(order)
+    }
+
     /// The current state.
     pub fn state(&self) -> OrderState {
         match self.lifecycle {

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use tracing::{info, warn};
 
 use super::category_of;
-use super::rest::{fetch_instrument, fetch_position, open_orders};
+use super::rest::{fetch_instrument, fetch_position, open_orders, order_update};
 use super::symbol::SymbolSetup;
 use crate::config::{self, Config, LeftoverPolicy, RiskConfig, SymbolConfig};
 use crate::exchange::bybit::rest::{RestClient, RestError};
@@ -19,6 +19,7 @@ use crate::router::batch::{CancelOrder, OrderRequest};
 use crate::router::diff::DiffConfig;
 use crate::router::io;
 use crate::router::limits::HardLimits;
+use crate::router::state::WorkingOrder;
 use crate::router::symbol::SymbolConfig as RouterSymbolConfig;
 
 use super::apply::SymbolLimits;
@@ -95,7 +96,7 @@ pub async fn prepare_symbol(
         .instantiate(&params)
         .map_err(|e| format!("strategy: {e}"))?;
     let prefix = format!("{}-", config.instance_id);
-    cancel_leftovers(client, config.router.leftover_orders, &inst, &prefix)
+    let adopted = handle_leftovers(client, config.router.leftover_orders, &inst, &prefix)
         .await
         .map_err(|e| format!("leftover orders: {e}"))?;
     let position = fetch_position(client, category, symbol)
@@ -115,36 +116,51 @@ pub async fn prepare_symbol(
         strategy,
         module: module_label(module),
         position,
+        adopted,
     })
 }
 
-/// Cancel open orders of `inst` carrying our prefix (left by an earlier run).
-pub async fn cancel_leftovers(
+/// Open orders of `inst` carrying our prefix (left by an earlier run of this instance):
+/// cancelled (`cancel`), or returned to be tracked as working orders (`adopt`); rows that
+/// cannot be adopted (unparsable id or row) are cancelled either way.
+pub async fn handle_leftovers(
     client: &RestClient,
     policy: LeftoverPolicy,
     inst: &Instrument,
     prefix: &str,
-) -> Result<(), RestError> {
+) -> Result<Vec<WorkingOrder>, RestError> {
     let rows = open_orders(client, inst.category, &inst.symbol).await?;
-    let ours: Vec<CancelOrder> = rows
-        .iter()
-        .filter(|o| o.order_link_id.starts_with(prefix))
-        .filter_map(|o| {
-            Some(CancelOrder {
-                symbol: inst.symbol.as_str().into(),
-                link_id: OrderLinkId::parse(&o.order_link_id).ok()?,
-                order_id: Some(o.order_id.as_str().into()),
-            })
-        })
-        .collect();
-    if ours.is_empty() {
-        return Ok(());
+    let mut adopted = Vec::new();
+    let mut cancel = Vec::new();
+    for o in rows.iter().filter(|o| o.order_link_id.starts_with(prefix)) {
+        let Ok(link_id) = OrderLinkId::parse(&o.order_link_id) else {
+            continue; // our prefix but not our id format: not ours to touch
+        };
+        if policy == LeftoverPolicy::Adopt {
+            let parts = link_id.parts();
+            let (side, level) = (parts.side, parts.level);
+            if let Some(w) = order_update(o)
+                .ok()
+                .and_then(|u| WorkingOrder::adopted(link_id.clone(), side, level, &u))
+            {
+                adopted.push(w);
+                continue;
+            }
+        }
+        cancel.push(CancelOrder {
+            symbol: inst.symbol.as_str().into(),
+            link_id,
+            order_id: Some(o.order_id.as_str().into()),
+        });
     }
-    if policy == LeftoverPolicy::Adopt {
-        warn!(symbol = %inst.symbol, "leftover_orders = \"adopt\" is not supported yet; cancelling");
+    if !adopted.is_empty() {
+        info!(symbol = %inst.symbol, count = adopted.len(), "adopting orders left by an earlier run");
     }
-    info!(symbol = %inst.symbol, count = ours.len(), "cancelling orders left by an earlier run");
-    for chunk in ours.chunks(inst.category.max_batch()) {
+    if cancel.is_empty() {
+        return Ok(adopted);
+    }
+    info!(symbol = %inst.symbol, count = cancel.len(), "cancelling orders left by an earlier run");
+    for chunk in cancel.chunks(inst.category.max_batch()) {
         let out = io::send(
             client,
             &OrderRequest::CancelBatch(inst.category, chunk.to_vec()),
@@ -158,7 +174,7 @@ pub async fn cancel_leftovers(
             warn!(symbol = %inst.symbol, link_id = %ack.link_id, error = %ack.message, "leftover cancel not confirmed");
         }
     }
-    Ok(())
+    Ok(adopted)
 }
 
 /// The resolved module path of `sc`.

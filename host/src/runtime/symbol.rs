@@ -24,7 +24,9 @@ use crate::plugin::{PluginError, StrategyInstance};
 use crate::risk::{KillAction, KillState, effective, pulls_quotes};
 use crate::router::diff::DiffOutcome;
 use crate::router::limits::ClampReason;
-use crate::router::state::{ExchangeStatus, OrderUpdate, UpdateOutcome, WorkingOrders};
+use crate::router::state::{
+    ExchangeStatus, OrderUpdate, UpdateOutcome, WorkingOrder, WorkingOrders,
+};
 use crate::router::symbol::{SymbolConfig, plan_symbol, pull_symbol};
 
 /// Everything needed to start quoting one symbol.
@@ -51,6 +53,8 @@ pub struct SymbolSetup {
     pub protect: Option<crate::config::ProtectConfig>,
     /// De-risk settings.
     pub derisk: Option<crate::config::DeriskConfig>,
+    /// Open orders of an earlier run taken over (`leftover_orders = "adopt"`).
+    pub adopted: Vec<WorkingOrder>,
 }
 
 /// One symbol's live state.
@@ -108,6 +112,9 @@ pub struct SymbolState {
     /// A strategy failure not yet seen by the loop's kill triggers.
     pub strategy_fault: Option<String>,
     mark_price: Option<Decimal>,
+    /// Since when (ms) orders adopted at start-up wait for the first whole book instead of
+    /// being pulled (`None` once the book was whole, or when nothing was adopted).
+    adopted_hold: Option<Option<i64>>,
     /// Our fills not yet included in the last position reading; `position.size` counts
     /// them, so that sizing never lags a fill.
     pending_fills: PendingFills,
@@ -156,10 +163,18 @@ impl SymbolState {
             view: plugin_api::MarketView::new(&inst.symbol),
             inventory: Inventory::default(),
         });
+        let mut working = WorkingOrders::new();
+        let adopted_hold = (!setup.adopted.is_empty()).then_some(None);
+        for order in setup.adopted {
+            let link_id = order.link_id.clone();
+            if let Err(e) = working.insert(order) {
+                warn!(symbol = %inst.symbol, %link_id, error = %e, "cannot adopt order");
+            }
+        }
         Ok(Self {
             symbol: inst.symbol.as_str().into(),
             book,
-            working: WorkingOrders::new(),
+            working,
             position: setup.position,
             module: setup.module,
             quote_dirty: false,
@@ -183,6 +198,7 @@ impl SymbolState {
             strategy_fault: None,
             mark_price: None,
             pending_fills: PendingFills::default(),
+            adopted_hold,
             reload_started: None,
             last_plan_key: None,
             observe_pending: false,
@@ -335,6 +351,19 @@ impl SymbolState {
             // Hold: the exchange's view is being read; act on it once it is in.
             self.route_dirty = false;
             return DiffOutcome::default();
+        }
+        let other_pull = stopping || pulls_quotes(self.kill_action()) || self.disabled.is_some();
+        if let Some(since) = self.adopted_hold.as_mut() {
+            // Orders adopted at start-up keep their place until the first whole book (at
+            // most the stale-data threshold), instead of being pulled for want of one.
+            let since = *since.get_or_insert(now_ms);
+            if self.book.is_whole() || other_pull || now_ms - since > self.stale_after_ms {
+                self.adopted_hold = None;
+            } else {
+                self.route_dirty = false;
+                self.quote_dirty = false;
+                return DiffOutcome::default();
+            }
         }
         let quote = std::mem::take(&mut self.quote_dirty);
         let route = std::mem::take(&mut self.route_dirty);

@@ -77,6 +77,12 @@ impl TestHost {
     ) -> Self {
         init_tracing();
         let sim = sim::Sim::start(sim_cfg).await.expect("sim starts");
+        Self::start_on(sim, instance_id, body, watch).await
+    }
+
+    /// Start the host on a simulator the test already started (and perhaps traded on).
+    pub async fn start_on(sim: sim::SimHandle, instance_id: &str, body: &str, watch: bool) -> Self {
+        init_tracing();
         let dir = tempfile::tempdir().expect("temp dir");
         let head = format!(
             "instance_id = \"{instance_id}\"\n{}\n",
