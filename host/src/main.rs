@@ -215,14 +215,21 @@ fn run_host(path: &Path, confirm_mainnet: bool, duration_s: Option<u64>) -> anyh
         probe: Default::default(),
         control: Default::default(),
     };
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = std::env::var("QUOTER_WORKER_THREADS")
+    let runtime = match std::env::var("QUOTER_WORKER_THREADS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
-        builder.worker_threads(n.max(1));
-    }
-    let runtime = builder.enable_all().build()?;
+        Some(0) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
+        Some(n) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build()?,
+        None => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?,
+    };
     runtime.block_on(async move {
         if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         {

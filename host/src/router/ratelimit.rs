@@ -172,6 +172,13 @@ impl Window {
     }
 }
 
+/// Cancels, in an order-kind mask.
+pub const KIND_CANCEL: u8 = 1;
+/// Amends, in an order-kind mask.
+pub const KIND_AMEND: u8 = 2;
+/// Creates, in an order-kind mask.
+pub const KIND_CREATE: u8 = 4;
+
 /// The account's rate budgets, shared by all symbols.
 #[derive(Debug, Clone, Default)]
 pub struct RateLimiter {
@@ -244,6 +251,24 @@ impl RateLimiter {
     /// Units `key` can admit at `now_ms`.
     pub fn available(&mut self, key: LimitKey, now_ms: i64) -> u32 {
         self.window(key, now_ms).available(now_ms)
+    }
+
+    /// The order kinds of `category` that can admit a request at `now_ms`, by single or batch
+    /// endpoint, as a mask of [`KIND_CANCEL`], [`KIND_AMEND`] and [`KIND_CREATE`].
+    pub fn open_kinds(&mut self, category: Category, now_ms: i64) -> u8 {
+        let mut mask = 0;
+        for (bit, single, batch) in [
+            (KIND_CANCEL, Endpoint::Cancel, Endpoint::CancelBatch),
+            (KIND_AMEND, Endpoint::Amend, Endpoint::AmendBatch),
+            (KIND_CREATE, Endpoint::Create, Endpoint::CreateBatch),
+        ] {
+            if self.available(LimitKey::new(single, category), now_ms) > 0
+                || self.available(LimitKey::new(batch, category), now_ms) > 0
+            {
+                mask |= bit;
+            }
+        }
+        mask
     }
 
     /// Units of `key` sent and not answered yet at `now_ms`.

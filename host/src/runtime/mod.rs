@@ -21,7 +21,7 @@ pub mod streams;
 pub mod symbol;
 pub mod sync;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -37,11 +37,12 @@ use crate::model::Side;
 use crate::model::{Category, LinkIdGen, OrderLinkId};
 use crate::risk::{self, AccountGuard, KillAction, KillTrigger};
 use crate::router::batch::{
-    BatchConfig, CancelOrder, OrderRequest, SymbolActions, plan_requests, record_sent,
+    BatchConfig, CancelOrder, DeferReason, Deferred, OrderRequest, SymbolActions, plan_requests,
+    record_sent,
 };
-use crate::router::diff::DiffOutcome;
+use crate::router::diff::{Action, DiffOutcome};
 use crate::router::io::{self, OrderSender, SendOutcome};
-use crate::router::ratelimit::RateLimiter;
+use crate::router::ratelimit::{KIND_AMEND, KIND_CANCEL, KIND_CREATE, RateLimiter};
 use crate::router::state::{AckOutcome, OrderUpdate};
 pub use apply::{ReloadBatch, ReloadReport};
 pub use control::{Control, SymbolSnapshot};
@@ -192,6 +193,10 @@ pub struct Runtime {
     /// Symbols a market-data event touched since the last `act` (the common case: `act`
     /// then visits only these instead of every symbol).
     touched: Vec<usize>,
+    /// Symbols whose plans wait for the rate budget, per category and order kind (cancel,
+    /// amend, create), first come first released; entries of symbols since released by other
+    /// means are skipped.
+    budget_queue: [[VecDeque<Arc<str>>; 3]; 2],
     /// Any other event since the last `act`, or the timer: `act` visits every symbol.
     scan_all: bool,
     /// The account action `act` last propagated to the symbols.
@@ -264,6 +269,7 @@ impl Runtime {
             flattening: HashSet::new(),
             protection,
             touched: Vec::new(),
+            budget_queue: Default::default(),
             scan_all: true,
             last_account: None,
         }
@@ -913,6 +919,7 @@ impl Runtime {
         let all = std::mem::take(&mut self.scan_all) || stopping || account != self.last_account;
         self.last_account = account;
         let mut visit = std::mem::take(&mut self.touched);
+        self.release_budget_waits(&mut visit, now);
         if all {
             visit.clear();
             visit.extend(0..self.symbols.len());
@@ -928,6 +935,10 @@ impl Runtime {
                 s.quote_dirty = true;
                 s.route_dirty = true;
             }
+            if !stopping && s.budget_gated() {
+                // Its plan could not be sent: the strategy follows the book, the plan waits.
+                s.refresh_quote(now);
+            }
             if let Some(fault) = s.strategy_fault.take() {
                 faults.push((i, fault));
             }
@@ -940,6 +951,9 @@ impl Runtime {
         let mut outcomes: Vec<(usize, DiffOutcome)> = Vec::new();
         for &i in &visit {
             let s = &mut self.symbols[i];
+            if !stopping && s.budget_gated() {
+                continue;
+            }
             if s.quote_dirty || s.route_dirty {
                 s.working.prune_terminal();
                 let out = s.plan(&mut self.ids, now, stopping);
@@ -963,6 +977,7 @@ impl Runtime {
             .collect();
         let plan = plan_requests(&actions, &mut self.limiter, now, &self.cfg.batch);
         drop(actions);
+        self.queue_budget_waits(&plan.deferred);
         for (symbol, action) in &plan.sent {
             let Some(&i) = self.index.get(symbol) else {
                 continue;
@@ -973,6 +988,64 @@ impl Runtime {
         }
         for req in plan.requests {
             self.spawn_request(req);
+        }
+    }
+
+    /// Release symbols waiting for the rate budget into `visit`, a few per order kind that has
+    /// budget now (their plans take it; the rest wait their turn).
+    fn release_budget_waits(&mut self, visit: &mut Vec<usize>, now: i64) {
+        for (c, category) in [Category::Linear, Category::Spot].into_iter().enumerate() {
+            if self.budget_queue[c].iter().all(VecDeque::is_empty) {
+                continue;
+            }
+            let open = self.limiter.open_kinds(category, now);
+            for (k, bit) in [KIND_CANCEL, KIND_AMEND, KIND_CREATE].into_iter().enumerate() {
+                if open & bit == 0 {
+                    continue;
+                }
+                let mut released = 0;
+                while released < RELEASE_PER_KIND {
+                    let Some(symbol) = self.budget_queue[c][k].pop_front() else {
+                        break;
+                    };
+                    let Some(&i) = self.index.get(&symbol) else {
+                        continue;
+                    };
+                    let s = &mut self.symbols[i];
+                    if s.budget_wait & bit != 0 {
+                        s.budget_wait = 0;
+                        s.route_dirty = true;
+                        visit.push(i);
+                        released += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Queue the symbols whose actions waited for the rate budget, under the kinds they wait on.
+    fn queue_budget_waits(&mut self, deferred: &[Deferred]) {
+        for d in deferred {
+            if d.reason != DeferReason::RateLimited {
+                continue;
+            }
+            let Some(&i) = self.index.get(&d.symbol) else {
+                continue;
+            };
+            let (k, bit) = match d.action.action {
+                Action::Cancel { .. } => (0, KIND_CANCEL),
+                Action::Amend { .. } => (1, KIND_AMEND),
+                Action::Create { .. } => (2, KIND_CREATE),
+            };
+            let s = &mut self.symbols[i];
+            if s.budget_wait & bit == 0 {
+                s.budget_wait |= bit;
+                let c = match s.instrument.category {
+                    Category::Linear => 0,
+                    Category::Spot => 1,
+                };
+                self.budget_queue[c][k].push_back(s.symbol.clone());
+            }
         }
     }
 
@@ -994,6 +1067,9 @@ impl Runtime {
         self.events_rx.close();
     }
 }
+
+/// Symbols released per order kind and loop round when that kind has budget again.
+const RELEASE_PER_KIND: usize = 4;
 
 /// Convert the config's category.
 pub fn category_of(c: crate::config::CategoryConfig) -> Category {

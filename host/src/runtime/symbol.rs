@@ -111,6 +111,10 @@ pub struct SymbolState {
     pub clamped: Vec<&'static str>,
     /// A strategy failure not yet seen by the loop's kill triggers.
     pub strategy_fault: Option<String>,
+    /// The order kinds (a mask of `router::ratelimit::KIND_*`) the last plan could not send for
+    /// the rate budget: until the loop releases the symbol (budget back, position changed),
+    /// its plans wait and only the strategy follows the book (see [`Self::budget_gated`]).
+    pub budget_wait: u8,
     mark_price: Option<Decimal>,
     /// Since when (ms) orders adopted at start-up wait for the first whole book instead of
     /// being pulled (`None` once the book was whole, or when nothing was adopted).
@@ -196,6 +200,7 @@ impl SymbolState {
             clamps: 0,
             clamped: Vec::new(),
             strategy_fault: None,
+            budget_wait: 0,
             mark_price: None,
             pending_fills: PendingFills::default(),
             adopted_hold,
@@ -331,6 +336,7 @@ impl SymbolState {
         if self.pending_fills.on_fill(e.seq, qty, self.position.seq) {
             self.position.size += qty;
             self.quote_dirty = true;
+            self.budget_wait = 0;
         }
     }
 
@@ -340,6 +346,7 @@ impl SymbolState {
         p.size += self.pending_fills.on_position(p.seq);
         if p.size != self.position.size {
             self.quote_dirty = true;
+            self.budget_wait = 0;
         }
         self.position = p;
     }
@@ -368,11 +375,7 @@ impl SymbolState {
         let quote = std::mem::take(&mut self.quote_dirty);
         let route = std::mem::take(&mut self.route_dirty);
         let kill = self.kill_action();
-        let pull = stopping
-            || self.retiring
-            || self.disabled.is_some()
-            || !self.book.is_whole()
-            || pulls_quotes(kill);
+        let pull = stopping || self.pulls();
         if !pull && quote {
             self.call_strategy(now_ms);
         }
@@ -459,6 +462,32 @@ impl SymbolState {
             target_position: self.target_position,
             soft_position: self.derisk_soft_position,
         };
+    }
+
+    /// Whether this symbol's quotes are to be pulled rather than planned (apart from stopping).
+    fn pulls(&self) -> bool {
+        self.retiring
+            || self.disabled.is_some()
+            || !self.book.is_whole()
+            || pulls_quotes(self.kill_action())
+    }
+
+    /// Whether this symbol's plan waits for the rate budget: its last plan was deferred for it
+    /// and it is not pulling its quotes (a pull is planned at once, whatever the budget).
+    pub fn budget_gated(&self) -> bool {
+        self.budget_wait != 0 && !self.pulls()
+    }
+
+    /// Call the strategy on a changed book without planning (the router has no budget to send
+    /// a plan now): the strategy still sees every update, and the plan follows once the budget
+    /// allows. Does nothing while the symbol holds (syncing, adopted orders) or pulls.
+    pub fn refresh_quote(&mut self, now_ms: i64) {
+        if !self.quote_dirty || self.syncing || self.adopted_hold.is_some() || self.pulls() {
+            return;
+        }
+        self.quote_dirty = false;
+        self.route_dirty = true;
+        self.call_strategy(now_ms);
     }
 
     /// Call the strategy on the current book now (what [`Self::plan`] does when the book
