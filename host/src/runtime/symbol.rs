@@ -115,6 +115,10 @@ pub struct SymbolState {
     /// the rate budget: until the loop releases the symbol (budget back, position changed),
     /// its plans wait and only the strategy follows the book (see [`Self::budget_gated`]).
     pub budget_wait: u8,
+    /// The position `inventory_f64` was converted from.
+    inventory_of: Option<PositionState>,
+    /// Size, entry price, realised and unrealised PnL of `inventory_of`, as `f64`.
+    inventory_f64: [f64; 4],
     mark_price: Option<Decimal>,
     /// Since when (ms) orders adopted at start-up wait for the first whole book instead of
     /// being pulled (`None` once the book was whole, or when nothing was adopted).
@@ -201,6 +205,8 @@ impl SymbolState {
             clamped: Vec::new(),
             strategy_fault: None,
             budget_wait: 0,
+            inventory_of: None,
+            inventory_f64: [0.0; 4],
             mark_price: None,
             pending_fills: PendingFills::default(),
             adopted_hold,
@@ -453,11 +459,22 @@ impl SymbolState {
     fn fill_input(&mut self, now_ms: i64) {
         self.book.fill_view(&mut self.input.view);
         self.input.view.ts_local_ms = now_ms;
+        if self.inventory_of != Some(self.position) {
+            // Decimal to f64 only when the position changed (most calls follow book updates).
+            self.inventory_of = Some(self.position);
+            self.inventory_f64 = [
+                f64_of(self.position.size),
+                f64_of(self.position.entry_price),
+                f64_of(self.position.realised_pnl),
+                f64_of(self.position.unrealised_pnl),
+            ];
+        }
+        let [position, avg_entry_price, realised_pnl, unrealised_pnl] = self.inventory_f64;
         self.input.inventory = Inventory {
-            position: f64_of(self.position.size),
-            avg_entry_price: f64_of(self.position.entry_price),
-            realised_pnl: f64_of(self.position.realised_pnl),
-            unrealised_pnl: f64_of(self.position.unrealised_pnl),
+            position,
+            avg_entry_price,
+            realised_pnl,
+            unrealised_pnl,
             max_position: self.max_position,
             target_position: self.target_position,
             soft_position: self.derisk_soft_position,
