@@ -403,18 +403,16 @@ impl Runtime {
                     h.recycle(update);
                 }
             }
-            PublicStreamEvent::Trade(msg) => {
-                for t in &msg.data {
-                    if let Some(&i) = self.index.get(t.symbol.as_str()) {
-                        self.touched.push(i);
-                        self.symbols[i].on_trade(t);
-                    }
+            PublicStreamEvent::Trade(t) => {
+                if let Some(&i) = self.index.get(t.symbol.as_str()) {
+                    self.touched.push(i);
+                    self.symbols[i].on_trade(&t);
                 }
             }
-            PublicStreamEvent::Ticker(msg) => {
-                if let Some(&i) = self.index.get(msg.data.symbol.as_str()) {
+            PublicStreamEvent::Ticker(t) => {
+                if let Some(&i) = self.index.get(t.symbol.as_str()) {
                     self.touched.push(i);
-                    self.symbols[i].on_ticker(&msg.data);
+                    self.symbols[i].on_ticker(&t);
                 }
             }
             PublicStreamEvent::Connected => {}
@@ -999,7 +997,10 @@ impl Runtime {
                 continue;
             }
             let open = self.limiter.open_kinds(category, now);
-            for (k, bit) in [KIND_CANCEL, KIND_AMEND, KIND_CREATE].into_iter().enumerate() {
+            for (k, bit) in [KIND_CANCEL, KIND_AMEND, KIND_CREATE]
+                .into_iter()
+                .enumerate()
+            {
                 if open & bit == 0 {
                     continue;
                 }

@@ -16,9 +16,8 @@ use super::plan_key::PlanKey;
 use super::probe::{Probe, ProbeEvent};
 use super::rest::{PositionState, order_update};
 use crate::book::{BookError, BookUpdate, OrderBook};
-use crate::exchange::bybit::messages::{
-    BybitExecutionMsg, BybitOrderMsg, BybitSide, BybitTickerData, BybitTrade,
-};
+use crate::exchange::bybit::market::{LastTrade, TickerMark};
+use crate::exchange::bybit::messages::{BybitExecutionMsg, BybitOrderMsg, BybitSide};
 use crate::model::{Instrument, LinkIdGen};
 use crate::plugin::{PluginError, StrategyInstance};
 use crate::risk::{KillAction, KillState, effective, pulls_quotes};
@@ -261,7 +260,7 @@ impl SymbolState {
     }
 
     /// Remember the last public trade for the strategy's view.
-    pub fn on_trade(&mut self, t: &BybitTrade) {
+    pub fn on_trade(&mut self, t: &LastTrade) {
         self.input.view.last_trade = Trade {
             price: f64_of(t.price),
             size: f64_of(t.size),
@@ -274,7 +273,7 @@ impl SymbolState {
     }
 
     /// Remember the mark price for the strategy's view.
-    pub fn on_ticker(&mut self, t: &BybitTickerData) {
+    pub fn on_ticker(&mut self, t: &TickerMark) {
         if let Some(mark) = t.mark_price {
             self.input.view.mark_price = f64_of(mark);
             self.mark_price = Some(mark);

@@ -7,6 +7,7 @@
 
 mod de;
 mod json;
+pub mod market;
 pub mod messages;
 pub mod parse;
 pub mod rest;

@@ -11,10 +11,8 @@ use tracing::{debug, info, warn};
 
 use super::Backoff;
 use crate::book::BookUpdate;
-use crate::exchange::bybit::messages::{BybitTickerMsg, BybitTradeMsg};
-use crate::exchange::bybit::parse::{
-    ParseError, parse_orderbook, parse_public_trade, parse_ticker, parse_ws_control, peek_topic,
-};
+use crate::exchange::bybit::market::{LastTrade, TickerMark, parse_last_trade, parse_ticker_mark};
+use crate::exchange::bybit::parse::{ParseError, parse_orderbook, parse_ws_control, peek_topic};
 
 /// Bybit refuses a connection whose subscribed args exceed this many characters in total.
 pub const MAX_ARGS_CHARS_PER_CONNECTION: usize = 21_000;
@@ -144,10 +142,10 @@ pub enum PublicStreamEvent {
     },
     /// An order-book snapshot or delta.
     Book(BookUpdate),
-    /// Public trades.
-    Trade(BybitTradeMsg),
-    /// A ticker snapshot or delta.
-    Ticker(Box<BybitTickerMsg>),
+    /// The last trade of a `publicTrade` push.
+    Trade(LastTrade),
+    /// The mark price of a ticker snapshot or delta.
+    Ticker(TickerMark),
 }
 
 /// Commands into a [`PublicStreamTask`].
@@ -444,12 +442,10 @@ impl<T: Send + 'static> PublicStreamTask<T> {
             return Ok(Some(PublicStreamEvent::Book(update)));
         }
         if topic.starts_with("publicTrade.") {
-            return Ok(Some(PublicStreamEvent::Trade(parse_public_trade(text)?)));
+            return Ok(parse_last_trade(text)?.map(PublicStreamEvent::Trade));
         }
         if topic.starts_with("tickers.") {
-            return Ok(Some(PublicStreamEvent::Ticker(Box::new(parse_ticker(
-                text,
-            )?))));
+            return Ok(Some(PublicStreamEvent::Ticker(parse_ticker_mark(text)?)));
         }
         Ok(None)
     }
