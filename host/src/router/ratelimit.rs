@@ -363,6 +363,29 @@ mod tests {
     const SB: LimitKey = LimitKey::new(Endpoint::CreateBatch, Category::Spot);
 
     #[test]
+    fn open_kinds_follow_single_and_batch_budgets() {
+        let mut rl = RateLimiter::new();
+        let all = KIND_CANCEL | KIND_AMEND | KIND_CREATE;
+        assert_eq!(rl.open_kinds(Category::Linear, 0), all);
+        // Creates stay open while either the single or the batch endpoint has room.
+        assert!(rl.try_acquire(LC, 10, 0));
+        assert_eq!(rl.open_kinds(Category::Linear, 0), all);
+        let lcb = LimitKey::new(Endpoint::CreateBatch, Category::Linear);
+        assert_eq!(rl.acquire_up_to(lcb, 100, 0), 10);
+        assert_eq!(rl.open_kinds(Category::Linear, 0), KIND_CANCEL | KIND_AMEND);
+        // Spot is a budget apart.
+        assert_eq!(rl.open_kinds(Category::Spot, 0), all);
+        // A 10006 blocks the endpoint until its reset, whatever its count.
+        let la = LimitKey::new(Endpoint::Amend, Category::Linear);
+        let lab = LimitKey::new(Endpoint::AmendBatch, Category::Linear);
+        rl.on_rate_limited(la, 0, Some(500));
+        rl.on_rate_limited(lab, 0, Some(500));
+        assert_eq!(rl.open_kinds(Category::Linear, 100), KIND_CANCEL);
+        // In-flight units count until answered; answered ones leave the window after it.
+        assert_eq!(rl.open_kinds(Category::Linear, 100_000), all);
+    }
+
+    #[test]
     fn default_limits_table() {
         let mut rl = RateLimiter::new();
         for (key, want) in [

@@ -171,7 +171,9 @@ impl RuntimeConfig {
 /// The loop's state: every symbol, the id generator, the rate budget, in-flight requests.
 pub struct Runtime {
     symbols: Vec<SymbolState>,
-    index: HashMap<Arc<str>, usize>,
+    /// Symbol name to its slot in `symbols` (looked up for every market-data message: a
+    /// fast non-cryptographic hash; the keys are our own configured symbols).
+    index: SymbolIndex,
     publics: Vec<Option<PublicConn>>,
     urls: PublicUrls,
     probe: Probe,
@@ -1068,6 +1070,9 @@ impl Runtime {
         self.events_rx.close();
     }
 }
+
+/// Symbol name to its slot in the runtime's symbols.
+type SymbolIndex = HashMap<Arc<str>, usize, foldhash::fast::RandomState>;
 
 /// Symbols released per order kind and loop round when that kind has budget again.
 const RELEASE_PER_KIND: usize = 4;
