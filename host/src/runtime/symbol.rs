@@ -112,7 +112,8 @@ pub struct SymbolState {
     pub strategy_fault: Option<String>,
     /// The order kinds (a mask of `router::ratelimit::KIND_*`) the last plan could not send for
     /// the rate budget: until the loop releases the symbol (budget back, position changed),
-    /// its plans wait and only the strategy follows the book (see [`Self::budget_gated`]).
+    /// its plans wait and only the strategy follows the book (see [`Self::budget_gated`]); a
+    /// strategy pull or failure releases it at once.
     pub budget_wait: u8,
     /// The position `inventory_f64` was converted from.
     inventory_of: Option<PositionState>,
@@ -504,6 +505,10 @@ impl SymbolState {
         self.quote_dirty = false;
         self.route_dirty = true;
         self.call_strategy(now_ms);
+        if self.ladder.is_pull() || self.disabled.is_some() {
+            // The strategy pulls its quotes (or failed): that plan goes now, budget or not.
+            self.budget_wait = 0;
+        }
     }
 
     /// Call the strategy on the current book now (what [`Self::plan`] does when the book
