@@ -117,7 +117,8 @@ const GENERATOR_SLICE: Duration = Duration::from_micros(50);
 ///
 /// A sweep over many markets takes a while, so the engine is taken in slices of at most
 /// [`GENERATOR_SLICE`] and handed over fairly between them: a request waits for one slice,
-/// not for the whole sweep.
+/// not for the whole sweep. Public messages are held for the sweep and sent together at its
+/// end (see [`crate::engine::outbox`]).
 pub fn spawn_generator(shared: Arc<Shared>, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("sim-market".into())
@@ -129,6 +130,7 @@ pub fn spawn_generator(shared: Arc<Shared>, stop: Arc<AtomicBool>) -> std::threa
                 let mut mi = 0;
                 while mi < n_markets {
                     let mut e = shared.engine();
+                    e.outbox.hold();
                     let slice = Instant::now();
                     while mi < n_markets {
                         step_due(&mut e, mi, elapsed);
@@ -139,6 +141,8 @@ pub fn spawn_generator(shared: Arc<Shared>, stop: Arc<AtomicBool>) -> std::threa
                     }
                     parking_lot::MutexGuard::unlock_fair(e);
                 }
+                // The sweep's messages (and any published meanwhile) go out together.
+                shared.engine().outbox.release();
                 std::thread::sleep(Duration::from_millis(1));
             }
         })

@@ -111,19 +111,25 @@ impl Engine {
                 let closed = self.candles(mi, i).into_iter().find(|c| c.start_ms == last);
                 if let Some(c) = closed {
                     let text = self.candle_json(mi, i, &c, true, now);
-                    let _ = self.markets[mi].topics.kline.send(PublicMsg {
-                        u: i as u64,
-                        text: text.into(),
-                    });
+                    self.outbox.send(
+                        &self.markets[mi].topics.kline,
+                        PublicMsg {
+                            u: i as u64,
+                            text: text.into(),
+                        },
+                    );
                 }
             }
             self.markets[mi].kline_last_start[i] = start;
             let c = self.current_candle(mi, i, now);
             let text = self.candle_json(mi, i, &c, false, now);
-            let _ = self.markets[mi].topics.kline.send(PublicMsg {
-                u: i as u64,
-                text: text.into(),
-            });
+            self.outbox.send(
+                &self.markets[mi].topics.kline,
+                PublicMsg {
+                    u: i as u64,
+                    text: text.into(),
+                },
+            );
         }
     }
 

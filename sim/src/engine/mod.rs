@@ -8,6 +8,7 @@ pub mod book;
 pub mod flow;
 pub mod kline;
 pub mod matching;
+pub mod outbox;
 pub mod publish;
 pub mod render;
 pub mod replay;
@@ -213,6 +214,8 @@ pub struct Engine {
     pub reject_code: i64,
     /// Skip one `u` in the next N book publications (fault injection: a sequence gap).
     pub skip_book_u: u32,
+    /// Public messages held while the generator sweeps (see [`outbox`]).
+    pub outbox: outbox::PublicOutbox,
     id_rng: ChaCha8Rng,
     spot_id: u64,
     priority: u64,
@@ -329,6 +332,7 @@ impl Engine {
             reject_next_orders: 0,
             reject_code: 10001,
             skip_book_u: 0,
+            outbox: outbox::PublicOutbox::default(),
             id_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x05ee_d1d5),
             spot_id: 1_900_000_000_000_000_000,
             priority: 0,

@@ -166,10 +166,13 @@ impl Engine {
             );
         }
         s.push_str("]}");
-        let _ = m.topics.trade.send(PublicMsg {
-            u: m.seq as u64,
-            text: s.into(),
-        });
+        self.outbox.send(
+            &m.topics.trade,
+            PublicMsg {
+                u: m.seq as u64,
+                text: s.into(),
+            },
+        );
     }
 
     fn publish_books(&mut self, mi: usize, now: i64) {
@@ -202,10 +205,13 @@ impl Engine {
                 book_msg(&m.inst, *depth, "delta", &db, &da, m.u[k], m.seq, now)
             };
             m.views[k] = Some(new);
-            let _ = m.topics.books[k].send(PublicMsg {
-                u: m.u[k],
-                text: text.into(),
-            });
+            self.outbox.send(
+                &m.topics.books[k],
+                PublicMsg {
+                    u: m.u[k],
+                    text: text.into(),
+                },
+            );
         }
         self.skip_book_u = skip;
     }
@@ -352,10 +358,13 @@ impl Engine {
         let m = &mut self.markets[mi];
         m.ticker_cs = cs;
         m.ticker_last = fields;
-        let _ = m.topics.ticker.send(PublicMsg {
-            u: cs,
-            text: text.into(),
-        });
+        self.outbox.send(
+            &m.topics.ticker,
+            PublicMsg {
+                u: cs,
+                text: text.into(),
+            },
+        );
     }
 
     /// Snapshot for a new `tickers` subscriber.

@@ -36,16 +36,22 @@ impl Engine {
         } else if topic.starts_with("publicTrade.") {
             self.replay_trades(mi, v);
             let m = &self.markets[mi];
-            let _ = m.topics.trade.send(PublicMsg {
-                u: 0,
-                text: text.to_string().into(),
-            });
+            self.outbox.send(
+                &m.topics.trade,
+                PublicMsg {
+                    u: 0,
+                    text: text.to_string().into(),
+                },
+            );
         } else if topic.starts_with("tickers.") {
             let cs = v.get("cs").and_then(Value::as_u64).unwrap_or(0);
-            let _ = self.markets[mi].topics.ticker.send(PublicMsg {
-                u: cs.max(self.markets[mi].ticker_cs + 1),
-                text: text.to_string().into(),
-            });
+            self.outbox.send(
+                &self.markets[mi].topics.ticker,
+                PublicMsg {
+                    u: cs.max(self.markets[mi].ticker_cs + 1),
+                    text: text.to_string().into(),
+                },
+            );
             self.markets[mi].ticker_cs = cs.max(self.markets[mi].ticker_cs + 1);
         }
         self.flush();
@@ -88,10 +94,13 @@ impl Engine {
             let u = data.get("u").and_then(Value::as_u64).unwrap_or(m.u[k] + 1);
             m.u[k] = u;
             m.views[k] = Some(m.book.view(depth));
-            let _ = m.topics.books[k].send(PublicMsg {
-                u,
-                text: text.to_string().into(),
-            });
+            self.outbox.send(
+                &m.topics.books[k],
+                PublicMsg {
+                    u,
+                    text: text.to_string().into(),
+                },
+            );
         }
         self.match_resting(mi, &[]);
     }

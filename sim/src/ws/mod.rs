@@ -26,6 +26,10 @@ pub fn spawn_writer(sock: WebSocket) -> (SplitStream<WebSocket>, mpsc::Sender<Ut
             if sink.feed(Message::Text(t)).await.is_err() {
                 break;
             }
+            // Let the other tasks woken by the same burst (one forwarder per topic) queue
+            // their messages first; otherwise this task, woken by the first of them, would
+            // run next and write each message on its own.
+            tokio::task::yield_now().await;
             let mut n = 0;
             while n < 256 {
                 match rx.try_recv() {
