@@ -7,7 +7,10 @@
 //! Run: `cargo build --release -p host --bins && cargo build --release -p sim && \
 //! scripts/build-wasm.sh && cargo bench -p host --bench scale`. Settings from the environment:
 //! `SCALE_SYMBOLS` (default `50,500`), `SCALE_RATE_HZ` (50), `SCALE_WARMUP_S` (20: counted from
-//! the host's "quoting" line), `SCALE_WINDOW_S` (30), `SCALE_KEEP=1` keeps the logs' directory.
+//! the host's "quoting" line), `SCALE_WINDOW_S` (30), `SCALE_SLICE_S` (10: the window is also
+//! reported in slices this long, with the machine's steal time in each, since a virtual machine
+//! whose CPUs are taken by its neighbours runs everything slower), `SCALE_KEEP=1` keeps the
+//! logs' directory.
 //!
 //! The sim's query and per-IP limits are raised so that 500 sequential symbol set-ups are not
 //! refused; its order limits stay Bybit's (10/s per endpoint), which the host's router also
@@ -164,6 +167,42 @@ fn status_mib(pid: u32, key: &str) -> f64 {
         / 1024.0
 }
 
+/// Steal and total jiffies of the whole machine (first line of `/proc/stat`): time the
+/// hypervisor gave our virtual CPUs to someone else shows up as steal.
+fn machine_jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user already).
+    (
+        f.get(7).copied().unwrap_or(0),
+        f.iter().take(8).sum::<u64>().max(1),
+    )
+}
+
+/// CPU of the host and the sim and the machine's steal over one slice of the window.
+#[derive(Clone, Copy)]
+struct Slice {
+    host_pct: f64,
+    sim_pct: f64,
+    steal_pct: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
 fn threads(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .map(|d| d.count())
@@ -211,6 +250,8 @@ fn message(v: &serde_json::Value) -> &str {
 struct Figures {
     symbols: usize,
     host_cpu_pct: f64,
+    host_cpu_median_slice: f64,
+    steal_pct: f64,
     sim_cpu_pct: f64,
     rss_mib: f64,
     hwm_mib: f64,
@@ -218,7 +259,7 @@ struct Figures {
     open_orders: u64,
 }
 
-fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration) -> Figures {
+fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration, slice: Duration) -> Figures {
     let bin = profile_dir();
     let (sim_bin, host_bin) = (bin.join("sim"), bin.join("host"));
     for b in [&sim_bin, &host_bin] {
@@ -276,20 +317,45 @@ fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration) -> Figures {
 
     let tck = clock_ticks_per_s();
     let (host_pid, sim_pid) = (host.id(), sim.id());
-    let (h0, s0, t0) = (cpu_ticks(host_pid), cpu_ticks(sim_pid), Instant::now());
+    let (h0, s0, m0, t0) = (
+        cpu_ticks(host_pid),
+        cpu_ticks(sim_pid),
+        machine_jiffies(),
+        Instant::now(),
+    );
     let mut rss_max: f64 = 0.0;
     let mut rss_sum = 0.0;
     let mut samples = 0;
+    let mut slices = Vec::new();
+    let mut at = (h0, s0, m0, t0);
     while t0.elapsed() < window {
         std::thread::sleep(Duration::from_secs(1));
         let rss = status_mib(host_pid, "VmRSS:");
         rss_max = rss_max.max(rss);
         rss_sum += rss;
         samples += 1;
+        if at.3.elapsed() >= slice {
+            let now = (
+                cpu_ticks(host_pid),
+                cpu_ticks(sim_pid),
+                machine_jiffies(),
+                Instant::now(),
+            );
+            let secs = (now.3 - at.3).as_secs_f64();
+            slices.push(Slice {
+                host_pct: (now.0 - at.0) as f64 / tck / secs * 100.0,
+                sim_pct: (now.1 - at.1) as f64 / tck / secs * 100.0,
+                steal_pct: (now.2.0 - at.2.0) as f64 / (now.2.1 - at.2.1).max(1) as f64 * 100.0,
+            });
+            at = now;
+        }
     }
     let secs = t0.elapsed().as_secs_f64();
     let host_cpu_pct = (cpu_ticks(host_pid) - h0) as f64 / tck / secs * 100.0;
     let sim_cpu_pct = (cpu_ticks(sim_pid) - s0) as f64 / tck / secs * 100.0;
+    let m1 = machine_jiffies();
+    let steal_pct = (m1.0 - m0.0) as f64 / (m1.1 - m0.1).max(1) as f64 * 100.0;
+    let host_cpu_median_slice = median(slices.iter().map(|s| s.host_pct).collect());
     let hwm = status_mib(host_pid, "VmHWM:");
     let host_threads = threads(host_pid);
 
@@ -326,6 +392,21 @@ fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration) -> Figures {
     );
     println!("  sim:  CPU {sim_cpu_pct:.1}% of one core");
     println!(
+        "  machine steal {steal_pct:.1}% (CPU time the hypervisor gave to others; slows both sides)"
+    );
+    let mut by_slice = String::new();
+    for s in &slices {
+        let _ = write!(
+            by_slice,
+            " {:.1}/{:.1}/{:.1}",
+            s.host_pct, s.sim_pct, s.steal_pct
+        );
+    }
+    println!(
+        "  {} s slices, host/sim/steal %:{by_slice}; host median {host_cpu_median_slice:.1}%",
+        slice.as_secs()
+    );
+    println!(
         "  last status round: {book_msgs_per_s:.0} book msgs/s (expected {:.0}), {open_orders} open orders; {warnings} warnings, {rate_limited} rate-limited answers in the log",
         n as f64 * rate_hz
     );
@@ -336,6 +417,8 @@ fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration) -> Figures {
     Figures {
         symbols: n,
         host_cpu_pct,
+        host_cpu_median_slice,
+        steal_pct,
         sim_cpu_pct,
         rss_mib: rss_mean,
         hwm_mib: hwm,
@@ -357,16 +440,19 @@ fn main() {
     let rate_hz: f64 = env_or("SCALE_RATE_HZ", 50.0);
     let warmup = Duration::from_secs(env_or("SCALE_WARMUP_S", 20));
     let window = Duration::from_secs(env_or("SCALE_WINDOW_S", 30));
+    let slice = Duration::from_secs(env_or("SCALE_SLICE_S", 10).max(1));
     let figures: Vec<Figures> = counts
         .iter()
-        .map(|&n| run(n, rate_hz, warmup, window))
+        .map(|&n| run(n, rate_hz, warmup, window, slice))
         .collect();
     println!("summary (host CPU target < 25% of one core, RSS < 256 MiB):");
     for f in &figures {
         println!(
-            "  {:>4} symbols: host CPU {:.1}%, RSS {:.1} MiB (high-water {:.1}), sim CPU {:.1}%, {:.0} book msgs/s, {} open orders",
+            "  {:>4} symbols: host CPU {:.1}% (median slice {:.1}%, steal {:.1}%), RSS {:.1} MiB (high-water {:.1}), sim CPU {:.1}%, {:.0} book msgs/s, {} open orders",
             f.symbols,
             f.host_cpu_pct,
+            f.host_cpu_median_slice,
+            f.steal_pct,
             f.rss_mib,
             f.hwm_mib,
             f.sim_cpu_pct,

@@ -31,8 +31,10 @@ use wasmtime::{
 use super::PluginLimits;
 use super::error::PluginError;
 
-/// How often the epoch advances.
-pub const EPOCH_TICK: Duration = Duration::from_millis(2);
+/// How often the epoch advances: as long as the default call deadline (5 ms), so a runaway
+/// call is stopped after 5–10 ms of CPU, while the ticker thread wakes only 200 times a second
+/// (each wake-up of a thread costs the process CPU, and more on a virtual machine).
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
 /// WASM instances that can exist at once in the process (the pool's size).
 pub const MAX_WASM_INSTANCES: u32 = 1024;

@@ -2,6 +2,7 @@
 //!
 //! Owned by the runtime loop; every method is synchronous and short.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -141,10 +142,26 @@ pub struct SymbolState {
     target_position: f64,
     derisk_soft_position: f64,
     stale_after_ms: i64,
-    input: Box<QuoteInput>,
+    /// The last public trade and the mark price, as the strategy's view gets them.
+    last_trade: Trade,
+    mark_f64: f64,
+    /// Mid of the view behind the last ladder (for the probe).
+    quoted_mid: f64,
     ladder: Box<Ladder>,
     has_ladder: bool,
     warned_dropped: bool,
+}
+
+thread_local! {
+    /// The strategy input of the next call, shared by every symbol the thread runs: filled
+    /// just before each call, it stays in cache, where a copy per symbol would be cold at
+    /// every call once hundreds of symbols take turns.
+    static INPUT: RefCell<Box<QuoteInput>> = RefCell::new(Box::default());
+}
+
+/// Run `f` with this thread's strategy input (see [`INPUT`]).
+fn with_input<R>(f: impl FnOnce(&mut QuoteInput) -> R) -> R {
+    INPUT.with_borrow_mut(|input| f(input))
 }
 
 /// The config name of the limit behind a clamp.
@@ -167,10 +184,6 @@ impl SymbolState {
     pub fn new(setup: SymbolSetup) -> Result<Self, BookError> {
         let inst = setup.instrument;
         let book = OrderBook::new(&inst.symbol, inst.tick_size, inst.lot_size)?;
-        let input = Box::new(QuoteInput {
-            view: plugin_api::MarketView::new(&inst.symbol),
-            inventory: Inventory::default(),
-        });
         let mut working = WorkingOrders::new();
         let adopted_hold = (!setup.adopted.is_empty()).then_some(None);
         for order in setup.adopted {
@@ -223,7 +236,9 @@ impl SymbolState {
             target_position: setup.target_position,
             derisk_soft_position: setup.derisk.as_ref().map_or(0.0, |d| d.soft_position),
             stale_after_ms: setup.stale_after_ms,
-            input,
+            last_trade: Trade::default(),
+            mark_f64: 0.0,
+            quoted_mid: f64::NAN,
             ladder: Box::default(),
             has_ladder: false,
             warned_dropped: false,
@@ -262,7 +277,7 @@ impl SymbolState {
 
     /// Remember the last public trade for the strategy's view.
     pub fn on_trade(&mut self, t: &LastTrade) {
-        self.input.view.last_trade = Trade {
+        self.last_trade = Trade {
             price: f64_of(t.price),
             size: f64_of(t.size),
             side: match t.side {
@@ -276,7 +291,7 @@ impl SymbolState {
     /// Remember the mark price for the strategy's view.
     pub fn on_ticker(&mut self, t: &TickerMark) {
         if let Some(mark) = t.mark_price {
-            self.input.view.mark_price = f64_of(mark);
+            self.mark_f64 = f64_of(mark);
             self.mark_price = Some(mark);
         }
     }
@@ -456,9 +471,11 @@ impl SymbolState {
         effective(self.kill.action(), self.account_kill)
     }
 
-    fn fill_input(&mut self, now_ms: i64) {
-        self.book.fill_view(&mut self.input.view);
-        self.input.view.ts_local_ms = now_ms;
+    fn fill_input(&mut self, input: &mut QuoteInput, now_ms: i64) {
+        self.book.fill_view(&mut input.view);
+        input.view.ts_local_ms = now_ms;
+        input.view.last_trade = self.last_trade;
+        input.view.mark_price = self.mark_f64;
         if self.inventory_of != Some(self.position) {
             // Decimal to f64 only when the position changed (most calls follow book updates).
             self.inventory_of = Some(self.position);
@@ -470,7 +487,7 @@ impl SymbolState {
             ];
         }
         let [position, avg_entry_price, realised_pnl, unrealised_pnl] = self.inventory_f64;
-        self.input.inventory = Inventory {
+        input.inventory = Inventory {
             position,
             avg_entry_price,
             realised_pnl,
@@ -515,13 +532,18 @@ impl SymbolState {
     /// changed); the caller clears `quote_dirty`. For benchmarks that time the stages apart.
     #[doc(hidden)]
     pub fn call_strategy(&mut self, now_ms: i64) {
-        self.fill_input(now_ms);
         self.ladder.clear();
-        match self.strategy.quote(&self.input, &mut self.ladder) {
+        let (result, mid) = with_input(|input| {
+            self.fill_input(input, now_ms);
+            let result = self.strategy.quote(input, &mut self.ladder);
+            (result, input.view.mid().unwrap_or(f64::NAN))
+        });
+        match result {
             Ok(()) => {
                 self.ladder.truncate_bids(self.levels);
                 self.ladder.truncate_asks(self.levels);
                 self.has_ladder = true;
+                self.quoted_mid = mid;
                 self.observe_quote();
             }
             Err(err) => {
@@ -554,7 +576,7 @@ impl SymbolState {
                     l.bids().first().map(|q| q.price),
                     l.asks().first().map(|q| q.price),
                 ),
-                mid: self.input.view.mid().unwrap_or(f64::NAN),
+                mid: self.quoted_mid,
             }
         });
     }
@@ -605,9 +627,16 @@ impl SymbolState {
             }
         };
         if self.book.is_whole() {
-            self.fill_input(now_ms);
             let mut trial = Ladder::default();
-            if let Err(e) = next.quote(&self.input, &mut trial) {
+            let (first, mid) = with_input(|input| {
+                self.fill_input(input, now_ms);
+                (
+                    next.quote(input, &mut trial),
+                    input.view.mid().unwrap_or(f64::NAN),
+                )
+            });
+            self.quoted_mid = mid;
+            if let Err(e) = first {
                 self.retired.push(next);
                 return Err(format!("the new instance's first ladder failed: {e}"));
             }
