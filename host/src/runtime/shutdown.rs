@@ -9,10 +9,17 @@ use super::rest::open_orders;
 use super::{LoopEvent, Runtime, RuntimeError, now_ms};
 use crate::router::io;
 
+/// Time added to the shutdown's bound per symbol that needs a cancel-all.
+const CANCEL_PACE: Duration = Duration::from_millis(150);
+
+/// Pause after a cancel-all refused for the rate limit (10006) before sending it again.
+const RATE_LIMITED_PAUSE: Duration = Duration::from_millis(200);
+
 impl Runtime {
     /// Shutdown: stop quoting, wait (up to `deadline`) for in-flight requests, cancel every
-    /// order of every symbol with cancel-all, and wait (up to `deadline` again) until the
-    /// exchange shows none of ours open; then apply the last private pushes.
+    /// order of every symbol that may have some open with cancel-all (pacing itself when the
+    /// rate limit refuses), and wait (up to `deadline` again, plus [`CANCEL_PACE`] per such
+    /// symbol) until the exchange shows none of ours open; then apply the last private pushes.
     pub async fn cancel_everything(&mut self, deadline: Duration) -> Result<(), RuntimeError> {
         self.stopping = true;
         // In-flight creates must land before cancel-all, or they would outlive it (each
@@ -21,39 +28,57 @@ impl Runtime {
             while self.inflight.join_next().await.is_some() {}
         })
         .await;
-        let until = tokio::time::Instant::now() + deadline;
         self.inflight.abort_all();
         while let Ok(ev) = self.events_rx.try_recv() {
             self.handle_closing(ev);
         }
         let prefix = format!("{}-", self.cfg.prefix);
-        let targets: Vec<(crate::model::Category, std::sync::Arc<str>)> = self
+        // Only the symbols that may have orders of ours open: with hundreds of symbols, a
+        // cancel-all and a query for each would take far longer than the order rate allows.
+        let mut targets: Vec<(crate::model::Category, std::sync::Arc<str>)> = self
             .symbols
             .iter()
+            .filter(|s| s.may_have_open_orders())
             .map(|s| (s.instrument.category, s.symbol.clone()))
             .collect();
+        // The bound grows with the work: Bybit allows about 10 order requests a second.
+        let until = tokio::time::Instant::now() + deadline + CANCEL_PACE * targets.len() as u32;
+        info!(symbols = targets.len(), "cancelling every order of ours");
         loop {
-            for (category, symbol) in &targets {
+            let mut i = 0;
+            while i < targets.len() {
+                let (category, symbol) = &targets[i];
                 match io::cancel_all(&self.client, *category, symbol).await {
                     Ok(n) => info!(%symbol, cancelled = n, "cancel-all sent"),
+                    Err(e) if e.is_rate_limited() && tokio::time::Instant::now() < until => {
+                        // Out of budget: wait and send the same one again, rather than spend
+                        // the rest of the list on refusals.
+                        tokio::time::sleep(RATE_LIMITED_PAUSE).await;
+                        continue;
+                    }
                     Err(e) => warn!(%symbol, error = %e, "cancel-all failed"),
                 }
+                i += 1;
             }
             let mut left = 0;
-            for (category, symbol) in &targets {
-                match open_orders(&self.client, *category, symbol).await {
-                    Ok(rows) => {
-                        left += rows
-                            .iter()
-                            .filter(|o| o.order_link_id.starts_with(&prefix))
-                            .count()
-                    }
+            let mut still_open = Vec::new();
+            for (category, symbol) in targets {
+                let open = match open_orders(&self.client, category, &symbol).await {
+                    Ok(rows) => rows
+                        .iter()
+                        .filter(|o| o.order_link_id.starts_with(&prefix))
+                        .count(),
                     Err(e) => {
                         warn!(%symbol, error = %e, "open-order query failed");
-                        left += 1;
+                        1
                     }
+                };
+                if open > 0 {
+                    left += open;
+                    still_open.push((category, symbol));
                 }
             }
+            targets = still_open;
             if left == 0 {
                 info!("no orders of ours left open");
                 self.drain_private(Duration::from_millis(300), Duration::from_secs(2))

@@ -506,6 +506,13 @@ impl SymbolState {
             || pulls_quotes(self.kill_action())
     }
 
+    /// Whether orders of ours may be open on the exchange for this symbol: some are tracked
+    /// as not finished (pending ones included), or its orders are being read back after a
+    /// reconnect.
+    pub fn may_have_open_orders(&self) -> bool {
+        self.syncing || self.working.open().next().is_some()
+    }
+
     /// Whether this symbol's plan waits for the rate budget: its last plan was deferred for it
     /// and it is not pulling its quotes (a pull is planned at once, whatever the budget).
     pub fn budget_gated(&self) -> bool {
