@@ -495,5 +495,8 @@ fn main() {
         return;
     }
     pipeline();
-    hops();
+    // `T2O_PIPELINE_ONLY=1` skips the task-hop figures (for quick A/B runs of the pipeline).
+    if std::env::var_os("T2O_PIPELINE_ONLY").is_none() {
+        hops();
+    }
 }

@@ -30,7 +30,7 @@
 //! after the acks, recomputes them from the new state.
 
 use super::RouterError;
-use super::state::{WorkingOrder, WorkingOrders};
+use super::state::{OrderState, WorkingOrder, WorkingOrders};
 use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
 use rust_decimal::Decimal;
 use smallvec::SmallVec;
@@ -141,14 +141,19 @@ struct Scales {
     qty: u32,
 }
 
+#[inline]
 fn to_units(d: Decimal, scale: u32) -> Result<Units, RouterError> {
-    if d.scale() == scale {
-        return Ok(d.mantissa());
+    let m = d.mantissa();
+    match scale - d.scale() {
+        0 => Ok(m),
+        // Scales differ by a digit or two in practice (normalised prices against the tick).
+        1 => Ok(m * 10),
+        2 => Ok(m * 100),
+        k => 10i128
+            .checked_pow(k)
+            .and_then(|p| m.checked_mul(p))
+            .ok_or(RouterError::NumericOverflow(d)),
     }
-    10i128
-        .checked_pow(scale - d.scale())
-        .and_then(|p| d.mantissa().checked_mul(p))
-        .ok_or(RouterError::NumericOverflow(d))
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -165,8 +170,12 @@ struct Slot<'a> {
 }
 
 impl<'a> Slot<'a> {
-    fn new(idx: usize, order: &'a WorkingOrder, sc: Scales) -> Result<Self, RouterError> {
-        let state = order.state();
+    fn new(
+        idx: usize,
+        order: &'a WorkingOrder,
+        state: OrderState,
+        sc: Scales,
+    ) -> Result<Self, RouterError> {
         let leaves = order.leaves_qty();
         let (target_price, target_leaves) = order
             .amend_target()
@@ -207,7 +216,11 @@ fn best_first(side: Side, price: Units) -> Units {
     }
 }
 
-fn common_scales(inst: &Instrument, desired: &[Quote], working: &WorkingOrders) -> Scales {
+fn common_scales(
+    inst: &Instrument,
+    desired: &[Quote],
+    open: &[(&WorkingOrder, OrderState)],
+) -> Scales {
     let mut sc = Scales {
         price: inst.tick_size.scale(),
         qty: inst.lot_size.scale(),
@@ -216,7 +229,7 @@ fn common_scales(inst: &Instrument, desired: &[Quote], working: &WorkingOrders) 
         sc.price = sc.price.max(q.price.scale());
         sc.qty = sc.qty.max(q.qty.scale());
     }
-    for o in working.open() {
+    for (o, _) in open {
         sc.price = sc.price.max(o.price.scale());
         sc.qty = sc.qty.max(o.qty.scale()).max(o.cum_exec_qty.scale());
         if let Some((p, q)) = o.amend_target() {
@@ -235,11 +248,17 @@ pub fn diff(
     cfg: &DiffConfig,
     ids: &mut LinkIdGen,
 ) -> Result<DiffOutcome, RouterError> {
-    let sc = common_scales(inst, desired, working);
+    // One pass over the registry (a hash map): the open orders with their state.
+    let open: Small<(&WorkingOrder, OrderState)> = working
+        .iter()
+        .map(|o| (o, o.state()))
+        .filter(|(_, st)| !st.is_terminal())
+        .collect();
+    let sc = common_scales(inst, desired, &open);
     let tolerance = to_units(inst.tick_size, sc.price)? * Units::from(cfg.tolerance_ticks);
     let mut slots: Small<Slot<'_>> = SmallVec::new();
-    for (idx, o) in working.open().enumerate() {
-        slots.push(Slot::new(idx, o, sc)?);
+    for (idx, &(o, state)) in open.iter().enumerate() {
+        slots.push(Slot::new(idx, o, state, sc)?);
     }
     let mut wants: Small<Want> = SmallVec::new();
     for q in desired {
@@ -274,21 +293,28 @@ pub fn diff(
     };
 
     let mut out = DiffOutcome::default();
-    let mut plan: Vec<Planned<'_>> = Vec::with_capacity(slots.len() + wants.len());
+    let mut plan: Small<Planned<'_>> = SmallVec::new();
     for side in [Side::Buy, Side::Sell] {
         let mut want: Small<Want> = wants
             .iter()
             .filter(|w| w.quote.side == side)
             .copied()
             .collect();
-        want.sort_by_key(|w| best_first(side, w.price));
+        // Ladders come best first: sort only when not.
+        if !want.is_sorted_by_key(|w| best_first(side, w.price)) {
+            want.sort_by_key(|w| best_first(side, w.price));
+        }
         let mut used: Small<bool> = smallvec::smallvec![false; want.len()];
         let mut mine: Small<&Slot<'_>> = SmallVec::new();
         mine.extend(slots.iter().filter(|s| s.order.side == side));
-        mine.sort_by(|a, b| {
-            (best_first(side, a.price), &a.order.link_id)
-                .cmp(&(best_first(side, b.price), &b.order.link_id))
-        });
+        let order = |a: &&Slot<'_>, b: &&Slot<'_>| {
+            best_first(side, a.price)
+                .cmp(&best_first(side, b.price))
+                .then_with(|| a.order.link_id.cmp(&b.order.link_id))
+        };
+        if !mine.is_sorted_by(|a, b| order(a, b).is_le()) {
+            mine.sort_by(order);
+        }
 
         // 1. Frozen orders cover the quote they match, else the nearest one.
         let mut covering: Small<bool> = smallvec::smallvec![false; mine.len()];
@@ -377,7 +403,9 @@ pub fn diff(
     assign_stages(&mut plan, &slots);
     plan.retain(|p| !p.is_noop());
     out.kept += before - plan.len();
-    plan.sort_by_key(|p| p.stage);
+    if !plan.is_sorted_by_key(|p| p.stage) {
+        plan.sort_by_key(|p| p.stage);
+    }
     check_no_cross(&plan, &slots, sc.price)?;
     out.actions = plan.into_iter().map(Planned::into_action).collect();
     Ok(out)

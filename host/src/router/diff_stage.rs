@@ -240,9 +240,7 @@ pub(super) fn check_no_cross(
         })
         .collect();
     for p in plan {
-        let index = p
-            .slot
-            .and_then(|x| slots.iter().position(|s| std::ptr::eq(s, x)));
+        let index = p.slot.map(|x| x.idx);
         let Some(price) = p.fin else {
             if let Some(i) = index {
                 live[i].active = false;
