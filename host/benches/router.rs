@@ -2,17 +2,23 @@
 //!
 //! Run: `cargo bench -p host --bench router`. Scenarios: the ladder unchanged (everything kept),
 //! shifted by one tick (20 amends) and shifted by five ticks with one level fewer per side.
+//! Then `plan_3_levels`: the parts of `plan_symbol` on a 3-level ladder with its best bid and ask
+//! moved by two ticks (the tick-to-order case).
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use host::model::{Category, Instrument, LinkIdGen, Quote, Side};
+use host::model::{Category, Instrument, LinkIdGen, Quote, QuoteGrid, Side, quotes_on_grid};
 use host::router::batch::{BatchConfig, SymbolActions, plan_requests};
 use host::router::diff::{DiffConfig, diff};
+use host::router::limits::{HardLimits, apply_hard_limits};
 use host::router::ratelimit::RateLimiter;
 use host::router::state::{AckOutcome, RequestKind, WorkingOrder, WorkingOrders};
+use host::router::symbol::{SymbolConfig, plan_symbol};
+use plugin_api::Ladder;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 const LEVELS: i64 = 10;
 
@@ -102,5 +108,81 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The tick-to-order case: a 3-level ladder per side from a strategy, one level moved by a
+/// tick, through each part of `plan_symbol` (convert, clamp, diff) and the whole.
+fn small_plan(c: &mut Criterion) {
+    let inst = instrument();
+    let grid = QuoteGrid::new(&inst);
+    let cfg = SymbolConfig {
+        limits: HardLimits {
+            max_long: Decimal::new(5, 1),
+            max_short: Decimal::new(5, 1),
+            max_notional: Decimal::from(50_000),
+            max_open_orders: 10,
+            max_order_qty: Decimal::new(1, 1),
+        },
+        diff: DiffConfig { tolerance_ticks: 1 },
+    };
+    let mut ids = LinkIdGen::new("bench", 0).unwrap();
+    let resting = ladder(300_000, 3);
+    let w = working(&resting, &mut ids);
+    let mut strategy = Ladder::default();
+    for q in &resting {
+        let p = q.price.to_f64().unwrap() + if q.level == 0 { 0.2 } else { 0.0 };
+        let size = q.qty.to_f64().unwrap();
+        let pushed = match q.side {
+            Side::Buy => strategy.push_bid(p - 1e-9, size),
+            Side::Sell => strategy.push_ask(p + 1e-9, size),
+        };
+        assert!(pushed, "ladder full");
+    }
+    let position = Decimal::ZERO;
+    let mut group = c.benchmark_group("plan_3_levels");
+    group.bench_function("convert", |b| {
+        b.iter(|| quotes_on_grid(&inst, grid.as_ref(), black_box(&strategy)).unwrap())
+    });
+    let desired = quotes_on_grid(&inst, grid.as_ref(), &strategy).unwrap();
+    group.bench_function("clamp", |b| {
+        b.iter(|| {
+            let mut d = desired.clone();
+            apply_hard_limits(&inst, &cfg.limits, position, &mut d)
+        })
+    });
+    let quotes = desired.to_vec();
+    let out = diff(&inst, &quotes, &w, &cfg.diff, &mut ids).unwrap();
+    println!(
+        "plan_3_levels: {} actions, {} kept",
+        out.actions.len(),
+        out.kept
+    );
+    group.bench_function("diff", |b| {
+        b.iter(|| {
+            diff(
+                &inst,
+                black_box(&quotes),
+                black_box(&w),
+                &cfg.diff,
+                &mut ids,
+            )
+            .unwrap()
+        })
+    });
+    group.bench_function("plan_symbol", |b| {
+        b.iter(|| {
+            plan_symbol(
+                &inst,
+                grid.as_ref(),
+                &cfg,
+                position,
+                black_box(&strategy),
+                &w,
+                &mut ids,
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench, small_plan);
 criterion_main!(benches);

@@ -1,19 +1,22 @@
 //! Tick-to-order latency inside the process: from an `orderbook.50` frame's text (as read from
-//! the socket) to signed REST request bytes, through the host's own components, with the WASM
-//! Avellaneda-Stoikov strategy on 50 symbols fed round-robin (so books, strategy instances and
-//! working orders compete for the caches as in production). Then, apart, the cost of the task
-//! hops the runtime adds around that path (socket task -> forwarder -> loop: two mpsc hops; loop
-//! -> request task: one spawn).
+//! the socket) to the request bytes ready to write, through the host's own components, with the
+//! WASM Avellaneda-Stoikov strategy on 50 symbols fed round-robin (so books, strategy instances
+//! and working orders compete for the caches as in production). Run once per transport (REST,
+//! then the trade WebSocket). Then, apart, the cost of the task hops the runtime adds around
+//! that path (socket task -> forwarder -> loop: two mpsc hops; loop -> request task: one spawn).
 //!
-//! Run: `cargo bench -p host --bench tick_to_order` (needs `scripts/build-wasm.sh`). Prints
-//! per-stage percentiles from per-frame `Instant` stamps. Stages, as the runtime runs them:
+//! Run: `cargo bench -p host --bench tick_to_order` (needs `scripts/build-wasm.sh`;
+//! `T2O_PIPELINE_ONLY=1` skips the hops). Prints per-stage percentiles from per-frame `Instant`
+//! stamps. Stages, as the runtime runs them:
 //! - parse: `peek_topic` + `parse_orderbook` into a reused buffer (`PublicStreamTask`);
 //! - apply: symbol lookup + `SymbolState::on_book` (`Runtime::on_public`);
 //! - strategy: `SymbolState::call_strategy` (view fill, WASM call, output check);
 //! - plan: `SymbolState::plan` (hard limits, rounding, diff against working orders);
 //! - batch: `plan_requests` + `record_sent` (`Runtime::act`);
-//! - encode+sign: `router::io::encode` (REST path + JSON body) + the four auth headers with
-//!   the HMAC-SHA256 signature (`Credentials::rest_headers`, as `RestClient` does).
+//! - encode: REST: `router::io::encode` (path + JSON body) + the four auth headers with the
+//!   HMAC-SHA256 signature (`Credentials::rest_headers`, as `RestClient` does); trade
+//!   WebSocket: the same body inside the request frame (`trade_frame`, as
+//!   `TradeStreamHandle::request_text` does; the connection is authenticated once).
 //!
 //! Acks are applied between frames (outside the timed path) so the next ticks amend resting
 //! orders, as they would against an exchange; the rate budget is unlimited here (the router's
@@ -29,6 +32,7 @@ use std::time::{Duration, Instant};
 use host::book::BookUpdate;
 use host::exchange::bybit::parse::{parse_orderbook, peek_topic};
 use host::exchange::bybit::sign::{Credentials, Secret};
+use host::exchange::bybit::ws::trade::trade_frame;
 use host::model::{Category, Instrument, LinkIdGen};
 use host::plugin::{PluginLimits, PluginRuntime};
 use host::router::batch::{BatchConfig, OrderRequest, SymbolActions, plan_requests, record_sent};
@@ -134,6 +138,18 @@ struct Bench {
     batch: BatchConfig,
     update: BookUpdate,
     next_order_id: u64,
+    transport: Transport,
+    req_seq: u64,
+}
+
+/// How requests leave the process: the router's `transport` setting.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// REST: path + JSON body + the four auth headers with the HMAC-SHA256 signature.
+    Rest,
+    /// Trade WebSocket: the JSON frame (`reqId`, header, op, args); the connection is
+    /// authenticated once, so no per-request signature.
+    WsTrade,
 }
 
 /// What one frame cost, ns per stage (0 where the stage did not run).
@@ -157,7 +173,7 @@ fn now_ms_of(k: usize) -> i64 {
 }
 
 impl Bench {
-    fn new() -> Self {
+    fn new(transport: Transport) -> Self {
         let rt = PluginRuntime::new(PluginLimits::default()).expect("plugin runtime");
         let path = wasm_path("avellaneda_stoikov");
         let module = rt
@@ -227,6 +243,8 @@ impl Bench {
             batch: BatchConfig::default(),
             update: BookUpdate::with_capacity(64),
             next_order_id: 0,
+            transport,
+            req_seq: 0,
         };
         let now = now_ms_of(0) - 20;
         for i in 0..SYMBOLS {
@@ -288,13 +306,26 @@ impl Bench {
             let mut sign_ns = 0;
             for req in &requests {
                 let (path, body) = io::encode(req);
-                let ts = stamp(stamped);
-                let headers = self.creds.rest_headers(now_ms, 5_000, &body);
-                if let Some(ts) = ts {
-                    sign_ns += ts.elapsed().as_nanos() as u64;
+                match self.transport {
+                    Transport::Rest => {
+                        let ts = stamp(stamped);
+                        let headers = self.creds.rest_headers(now_ms, 5_000, &body);
+                        if let Some(ts) = ts {
+                            sign_ns += ts.elapsed().as_nanos() as u64;
+                        }
+                        s.bytes += path.len() + body.len();
+                        black_box((path, body, headers));
+                    }
+                    Transport::WsTrade => {
+                        // As `TradeStreamHandle::request_text` builds it.
+                        self.req_seq += 1;
+                        let req_id = format!("bench-{}", self.req_seq);
+                        let op = io::ws_op(req.endpoint()).expect("trade op");
+                        let frame = trade_frame(&req_id, now_ms, 5_000, op, &body);
+                        s.bytes += frame.len();
+                        black_box(frame);
+                    }
                 }
-                s.bytes += path.len() + body.len();
-                black_box((path, body, headers));
             }
             let t6 = Instant::now();
             s.sign = sign_ns;
@@ -353,11 +384,15 @@ impl Bench {
     }
 }
 
-fn pipeline() {
+fn pipeline(transport: Transport) {
     let t = Instant::now();
-    let mut b = Bench::new();
+    let mut b = Bench::new(transport);
+    let name = match transport {
+        Transport::Rest => "REST transport",
+        Transport::WsTrade => "trade WebSocket transport",
+    };
     println!(
-        "tick-to-order: {SYMBOLS} symbols, WASM avellaneda-stoikov, {DELTAS} orderbook.50 deltas per symbol round-robin (set-up {:.1} s)",
+        "tick-to-order, {name}: {SYMBOLS} symbols, WASM avellaneda-stoikov, {DELTAS} orderbook.50 deltas per symbol round-robin (set-up {:.1} s)",
         t.elapsed().as_secs_f64()
     );
     let mut stamped = Vec::new();
@@ -384,7 +419,7 @@ fn pipeline() {
     let requests: usize = stamped.iter().map(|s| s.requests).sum();
     let bytes: usize = stamped.iter().map(|s| s.bytes).sum();
     println!(
-        "  {} of {} frames produced requests ({:.0}%), {:.2} requests per such frame, {:.0} bytes path+body per request",
+        "  {} of {} frames produced requests ({:.0}%), {:.2} requests per such frame, {:.0} bytes per request",
         with_orders,
         stamped.len(),
         100.0 * with_orders as f64 / stamped.len() as f64,
@@ -397,12 +432,17 @@ fn pipeline() {
     pick(&stamped, |s| s.strategy, true).row("strategy call (WASM A-S)");
     pick(&stamped, |s| s.plan, true).row("diff/plan (SymbolState::plan)");
     pick(&stamped, |s| s.batch, true).row("batch (plan_requests+record_sent)");
-    pick(&stamped, |s| s.encode, true).row("encode + sign (REST body, HMAC)");
-    pick(&stamped, |s| s.encode - s.sign.min(s.encode), true).row("  of which encode (JSON body)");
-    pick(&stamped, |s| s.sign, true).row("  of which sign (auth headers)");
-    pick(&stamped, |s| s.total, true).row("total, frame -> signed request");
+    if transport == Transport::Rest {
+        pick(&stamped, |s| s.encode, true).row("encode + sign (REST body, HMAC)");
+        pick(&stamped, |s| s.encode - s.sign.min(s.encode), true)
+            .row("  of which encode (JSON body)");
+        pick(&stamped, |s| s.sign, true).row("  of which sign (auth headers)");
+    } else {
+        pick(&stamped, |s| s.encode, true).row("encode (trade frame, no HMAC)");
+    }
+    pick(&stamped, |s| s.total, true).row("total, frame -> request bytes");
     header("end to end, only start/end stamped (second half of the stream)");
-    pick(&e2e, |s| s.total, true).row("frame -> signed request");
+    pick(&e2e, |s| s.total, true).row("frame -> request bytes");
     pick(&e2e, |s| s.total, false).row("every frame (incl. no request)");
     let mut stamps = Vec::with_capacity(1_000_000);
     for _ in 0..1_000_000 {
@@ -494,7 +534,8 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    pipeline();
+    pipeline(Transport::Rest);
+    pipeline(Transport::WsTrade);
     // `T2O_PIPELINE_ONLY=1` skips the task-hop figures (for quick A/B runs of the pipeline).
     if std::env::var_os("T2O_PIPELINE_ONLY").is_none() {
         hops();

@@ -41,9 +41,27 @@ impl Grid {
         })
     }
 
+    /// The step as a float.
+    pub fn step_f64(&self) -> f64 {
+        self.step_f64
+    }
+
     /// `x` (finite, positive) on the grid: snapped, else ceiled when `up`, floored otherwise.
     /// `None` when floats cannot decide, or the result is zero or out of range.
     pub fn to_grid(&self, x: f64, up: bool) -> Option<Decimal> {
+        self.steps(x, up)
+            .filter(|s| *s >= 1)
+            .and_then(|s| self.value(s))
+    }
+
+    /// The exact value of `steps` grid steps, without trailing zeros (`None` on overflow).
+    pub fn value(&self, steps: i64) -> Option<Decimal> {
+        Some(normalized(steps.checked_mul(self.mantissa)?, self.scale))
+    }
+
+    /// `x` (finite, positive) on the grid as a step count (may be zero): snapped, else ceiled
+    /// when `up`, floored otherwise. `None` when floats cannot decide or out of range.
+    pub fn steps(&self, x: f64, up: bool) -> Option<i64> {
         if !(x.is_finite() && x > 0.0) {
             return None;
         }
@@ -64,11 +82,8 @@ impl Grid {
         } else {
             s.floor()
         };
-        if steps < 1.0 {
-            return None;
-        }
-        let units = (steps as i64).checked_mul(self.mantissa)?;
-        Some(normalized(units, self.scale))
+        // Exact: `steps` is a whole number below `MAX_STEPS`.
+        Some(steps as i64)
     }
 }
 

@@ -11,7 +11,9 @@ pub mod quote;
 
 pub use ids::{LinkIdGen, OrderLinkId, ParsedLinkId};
 pub use instrument::{Category, Instrument};
-pub use quote::{DesiredQuotes, DropReason, DroppedLevel, Quote, quotes_from_ladder};
+pub use quote::{
+    DesiredQuotes, DropReason, DroppedLevel, Quote, QuoteGrid, quotes_from_ladder, quotes_on_grid,
+};
 
 use rust_decimal::Decimal;
 use thiserror::Error;

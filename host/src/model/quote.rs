@@ -4,6 +4,7 @@ use super::grid::Grid;
 use super::{Instrument, ModelError, Side};
 use plugin_api::Ladder;
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 /// One desired resting order: side, ladder level (0 = best), exact price and quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +76,60 @@ impl DesiredQuotes {
     }
 }
 
+/// An instrument's grids and minimums counted in ticks and lots, prepared once per instrument
+/// so that converting a ladder compares integers; a level floats cannot place on the grids takes
+/// the exact path instead (same result, see [`Grid`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuoteGrid {
+    tick: Grid,
+    lot: Grid,
+    /// The instrument's maximum quantity, in whole lots.
+    max_lots: i64,
+    /// The fewest lots meeting the minimum quantity (at least one).
+    min_lots: i64,
+    /// The least `ticks × lots` whose value meets the minimum order value.
+    min_value_units: i128,
+}
+
+impl QuoteGrid {
+    /// The grids of `inst` (`None` when a step or limit does not fit the integer form; the
+    /// conversion then takes the exact path for every level).
+    pub fn new(inst: &Instrument) -> Option<Self> {
+        let (tick, lot) = (Grid::new(inst.tick_size)?, Grid::new(inst.lot_size)?);
+        let max_lots = i64::try_from(floor_count(inst.max_qty, inst.lot_size)?).ok()?;
+        let min_lots = i64::try_from(ceil_count(inst.min_qty, inst.lot_size)?.max(1)).ok()?;
+        let unit = inst.tick_size.checked_mul(inst.lot_size)?;
+        let min_value_units = ceil_count(inst.min_notional, unit)?;
+        Some(Self {
+            tick,
+            lot,
+            max_lots,
+            min_lots,
+            min_value_units,
+        })
+    }
+}
+
+/// The most whole `unit`s in `x` (`x >= 0`, `unit > 0`), exactly.
+fn floor_count(x: Decimal, unit: Decimal) -> Option<i128> {
+    let mut n = x.checked_div(unit)?.floor().to_i128()?;
+    // The division rounds at 28 digits: settle the boundary with exact products.
+    while n > 0 && Decimal::from_i128_with_scale(n, 0).checked_mul(unit)? > x {
+        n -= 1;
+    }
+    while Decimal::from_i128_with_scale(n + 1, 0).checked_mul(unit)? <= x {
+        n += 1;
+    }
+    Some(n)
+}
+
+/// The fewest `unit`s reaching `x` (`x >= 0`, `unit > 0`), exactly.
+fn ceil_count(x: Decimal, unit: Decimal) -> Option<i128> {
+    let n = floor_count(x, unit)?;
+    let exact = Decimal::from_i128_with_scale(n, 0).checked_mul(unit)? == x;
+    Some(if exact { n } else { n + 1 })
+}
+
 /// Convert a strategy ladder to exact quotes for `inst`.
 ///
 /// Prices follow [`Instrument::price_from_f64`] (bids down, asks up, float noise snapped),
@@ -82,34 +137,63 @@ impl DesiredQuotes {
 /// value are dropped and reported. A NaN/inf or non-positive value anywhere rejects the whole ladder
 /// (the strategy is misbehaving), as does a ladder whose best bid is at or above its best ask.
 pub fn quotes_from_ladder(inst: &Instrument, ladder: &Ladder) -> Result<DesiredQuotes, ModelError> {
+    quotes_on_grid(inst, QuoteGrid::new(inst).as_ref(), ladder)
+}
+
+/// [`quotes_from_ladder`] with the instrument's [`QuoteGrid`] prepared beforehand (`grid` must
+/// be `QuoteGrid::new(inst)`).
+pub fn quotes_on_grid(
+    inst: &Instrument,
+    grid: Option<&QuoteGrid>,
+    ladder: &Ladder,
+) -> Result<DesiredQuotes, ModelError> {
     let mut out = DesiredQuotes::default();
     if let Some(reason) = ladder.pull_reason() {
         out.pulled = Some(reason.to_owned());
         return Ok(out);
     }
-    // Floats decide the grid point when they can (`Grid`); the exact conversion otherwise.
-    let (tick, lot) = (Grid::new(inst.tick_size), Grid::new(inst.lot_size));
-    let max_qty = inst.round_qty(inst.max_qty);
+    // Best bid and ask in ticks while every level took the integer path.
+    let mut best: (Option<i64>, Option<i64>) = (None, None);
+    let mut all_on_grid = true;
     for (side, levels) in [(Side::Buy, ladder.bids()), (Side::Sell, ladder.asks())] {
+        let up = side == Side::Sell;
         for (i, level) in levels.iter().enumerate() {
             let level_index = i as u8;
-            let price = match tick.and_then(|g| g.to_grid(level.price, side == Side::Sell)) {
-                Some(p) => p,
-                None => inst.price_from_f64(side, level.price)?,
-            };
-            let qty = match lot.and_then(|g| g.to_grid(level.size, false)) {
-                Some(q) => q,
-                None => inst.qty_from_f64(level.size)?,
-            }
-            .min(max_qty);
-            let reason = if qty.is_zero() {
-                Some(DropReason::ZeroQty)
-            } else if !inst.meets_min_qty(qty) {
-                Some(DropReason::BelowMinQty)
-            } else if !inst.meets_min_notional(price, qty) {
-                Some(DropReason::BelowMinNotional)
-            } else {
-                None
+            let fast = grid.and_then(|g| {
+                let ticks = g.tick.steps(level.price, up).filter(|t| *t >= 1)?;
+                let lots = g.lot.steps(level.size, false)?.min(g.max_lots);
+                Some((g, ticks, lots))
+            });
+            let (reason, price, qty) = match fast {
+                Some((g, ticks, lots)) => {
+                    let reason = if lots == 0 {
+                        Some(DropReason::ZeroQty)
+                    } else if lots < g.min_lots {
+                        Some(DropReason::BelowMinQty)
+                    } else if i128::from(ticks) * i128::from(lots) < g.min_value_units {
+                        Some(DropReason::BelowMinNotional)
+                    } else {
+                        None
+                    };
+                    if reason.is_some() {
+                        (reason, Decimal::ZERO, Decimal::ZERO)
+                    } else {
+                        let slot = if up { &mut best.1 } else { &mut best.0 };
+                        *slot = Some(match (*slot, up) {
+                            (None, _) => ticks,
+                            (Some(b), true) => b.min(ticks),
+                            (Some(b), false) => b.max(ticks),
+                        });
+                        match (g.tick.value(ticks), g.lot.value(lots)) {
+                            (Some(p), Some(q)) => (None, p, q),
+                            _ => return Err(ModelError::OutOfRange { what: "quote" }),
+                        }
+                    }
+                }
+                None => {
+                    all_on_grid = false;
+                    exact_level(inst, side, level.price, level.size)?
+                }
             };
             match reason {
                 Some(reason) => out.dropped.push(DroppedLevel {
@@ -132,12 +216,36 @@ pub fn quotes_from_ladder(inst: &Instrument, ladder: &Ladder) -> Result<DesiredQ
             }
         }
     }
-    if let (Some(bid), Some(ask)) = (out.best_bid(), out.best_ask())
-        && bid >= ask
-    {
+    let crossed = if all_on_grid {
+        matches!(best, (Some(b), Some(a)) if b >= a)
+    } else {
+        matches!((out.best_bid(), out.best_ask()), (Some(b), Some(a)) if b >= a)
+    };
+    if crossed && let (Some(bid), Some(ask)) = (out.best_bid(), out.best_ask()) {
         return Err(ModelError::CrossedLadder { bid, ask });
     }
     Ok(out)
+}
+
+/// One level by the exact conversion: the drop reason, else the price and quantity.
+fn exact_level(
+    inst: &Instrument,
+    side: Side,
+    price: f64,
+    size: f64,
+) -> Result<(Option<DropReason>, Decimal, Decimal), ModelError> {
+    let price = inst.price_from_f64(side, price)?;
+    let qty = inst.qty_from_f64(size)?.min(inst.round_qty(inst.max_qty));
+    let reason = if qty.is_zero() {
+        Some(DropReason::ZeroQty)
+    } else if !inst.meets_min_qty(qty) {
+        Some(DropReason::BelowMinQty)
+    } else if !inst.meets_min_notional(price, qty) {
+        Some(DropReason::BelowMinNotional)
+    } else {
+        None
+    };
+    Ok((reason, price, qty))
 }
 
 #[cfg(test)]
@@ -244,5 +352,72 @@ mod tests {
         let q = quotes_from_ladder(&inst, &l).unwrap();
         assert!(q.bids.is_empty() && q.asks.is_empty());
         assert_eq!(q.pulled.as_deref(), Some("stale book"));
+    }
+
+    #[test]
+    fn counts_are_exact_at_the_boundaries() {
+        assert_eq!(floor_count(dec!(1190), dec!(0.001)), Some(1_190_000));
+        assert_eq!(floor_count(dec!(0.0029), dec!(0.001)), Some(2));
+        assert_eq!(ceil_count(dec!(0.0021), dec!(0.001)), Some(3));
+        assert_eq!(ceil_count(dec!(5), dec!(0.0001)), Some(50_000));
+        assert_eq!(ceil_count(dec!(0), dec!(0.3)), Some(0));
+        // 1/3 is not a finite decimal: the division rounds, the exact products settle it.
+        assert_eq!(floor_count(dec!(1), dec!(0.3)), Some(3));
+        assert_eq!(ceil_count(dec!(1), dec!(0.3)), Some(4));
+    }
+
+    /// The integer path gives exactly what the exact path gives, drop reasons and errors
+    /// included, on random ladders around every threshold of several instruments.
+    #[test]
+    fn grid_path_matches_the_exact_path() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut instruments = Vec::new();
+        for (tick, lot, min_qty, max_qty, min_notional) in [
+            (dec!(0.1), dec!(0.001), dec!(0.001), dec!(1190), dec!(5)),
+            (dec!(0.01), dec!(0.01), dec!(0.05), dec!(3), dec!(1)),
+            (dec!(0.5), dec!(1), dec!(0), dec!(100000), dec!(0)),
+            (dec!(0.0001), dec!(0.1), dec!(0.3), dec!(50), dec!(0.3)),
+            (dec!(0.3), dec!(0.007), dec!(0.02), dec!(7), dec!(1.23)),
+        ] {
+            let mut inst = test_instrument(Category::Linear);
+            (inst.tick_size, inst.lot_size, inst.min_qty) = (tick, lot, min_qty);
+            (inst.max_qty, inst.min_notional) = (max_qty, min_notional);
+            instruments.push(inst);
+        }
+        let mut on_grid = 0;
+        for inst in &instruments {
+            let grid = QuoteGrid::new(inst).expect("grid");
+            let (tick, lot) = (grid.tick.step_f64(), grid.lot.step_f64());
+            for _ in 0..20_000 {
+                let mut l = Ladder::default();
+                let mid = 1.0 + (next() % 100_000) as f64 * tick;
+                for k in 0..3 {
+                    let r = next();
+                    let size = match r % 6 {
+                        0 => (r >> 8) as f64 % 20.0 * lot,
+                        1 => ((r >> 8) % 4000) as f64 * lot * 1.000_000_000_1,
+                        2 => f64::from((r >> 8) as u32) / 1e6,
+                        3 => 0.0,
+                        4 => -lot,
+                        _ => f64::from((r >> 12) as u16) * lot / 7.0,
+                    };
+                    let off = (k + 1) as f64 * tick * ((r >> 40) % 5) as f64 / 2.0;
+                    let price = if r >> 60 == 0 { f64::NAN } else { mid - off };
+                    l.push_bid(price, size);
+                    l.push_ask(mid + off, size);
+                }
+                let fast = quotes_on_grid(inst, Some(&grid), &l);
+                let exact = quotes_on_grid(inst, None, &l);
+                assert_eq!(fast, exact, "{inst:?} {l:?}");
+                on_grid += usize::from(fast.is_ok());
+            }
+        }
+        assert!(on_grid > 10_000, "only {on_grid} ladders converted");
     }
 }

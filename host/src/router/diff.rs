@@ -249,11 +249,14 @@ pub fn diff(
     ids: &mut LinkIdGen,
 ) -> Result<DiffOutcome, RouterError> {
     // One pass over the registry (a hash map): the open orders with their state.
-    let open: Small<(&WorkingOrder, OrderState)> = working
-        .iter()
-        .map(|o| (o, o.state()))
-        .filter(|(_, st)| !st.is_terminal())
-        .collect();
+    // (Extended in place: these vectors are kilobytes inline, and a `collect` would copy them.)
+    let mut open: Small<(&WorkingOrder, OrderState)> = SmallVec::new();
+    open.extend(
+        working
+            .iter()
+            .map(|o| (o, o.state()))
+            .filter(|(_, st)| !st.is_terminal()),
+    );
     let sc = common_scales(inst, desired, &open);
     let tolerance = to_units(inst.tick_size, sc.price)? * Units::from(cfg.tolerance_ticks);
     let mut slots: Small<Slot<'_>> = SmallVec::new();
@@ -295,11 +298,8 @@ pub fn diff(
     let mut out = DiffOutcome::default();
     let mut plan: Small<Planned<'_>> = SmallVec::new();
     for side in [Side::Buy, Side::Sell] {
-        let mut want: Small<Want> = wants
-            .iter()
-            .filter(|w| w.quote.side == side)
-            .copied()
-            .collect();
+        let mut want: Small<&Want> = SmallVec::new();
+        want.extend(wants.iter().filter(|w| w.quote.side == side));
         // Ladders come best first: sort only when not.
         if !want.is_sorted_by_key(|w| best_first(side, w.price)) {
             want.sort_by_key(|w| best_first(side, w.price));
@@ -407,18 +407,18 @@ pub fn diff(
         plan.sort_by_key(|p| p.stage);
     }
     check_no_cross(&plan, &slots, sc.price)?;
-    out.actions = plan.into_iter().map(Planned::into_action).collect();
+    out.actions = plan.drain(..).map(Planned::into_action).collect();
     Ok(out)
 }
 
-fn covered_exact(s: &Slot<'_>, want: &[Want], used: &[bool], tol: Units) -> Option<usize> {
+fn covered_exact(s: &Slot<'_>, want: &[&Want], used: &[bool], tol: Units) -> Option<usize> {
     want.iter()
         .enumerate()
         .find(|(i, w)| !used[*i] && w.qty == s.target.1 && (w.price - s.target.0).abs() <= tol)
         .map(|(i, _)| i)
 }
 
-fn nearest(price: Units, want: &[Want], used: &[bool]) -> Option<usize> {
+fn nearest(price: Units, want: &[&Want], used: &[bool]) -> Option<usize> {
     want.iter()
         .enumerate()
         .filter(|(i, _)| !used[*i])

@@ -4,6 +4,7 @@ use super::{Action, MAX_STAGE, Slot, StagedAction, Units, Want};
 use crate::model::{OrderLinkId, Quote, Side};
 use crate::router::RouterError;
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 
 #[derive(Debug, Clone)]
 pub(super) enum Kind {
@@ -227,18 +228,16 @@ pub(super) fn check_no_cross(
     slots: &[Slot<'_>],
     price_scale: u32,
 ) -> Result<(), RouterError> {
-    let mut live: super::Small<Live> = slots
-        .iter()
-        .map(|s| {
-            let (lo, hi) = s.price_range();
-            Live {
-                side: s.order.side,
-                lo,
-                hi,
-                active: true,
-            }
-        })
-        .collect();
+    let mut live: super::Small<Live> = SmallVec::new();
+    live.extend(slots.iter().map(|s| {
+        let (lo, hi) = s.price_range();
+        Live {
+            side: s.order.side,
+            lo,
+            hi,
+            active: true,
+        }
+    }));
     for p in plan {
         let index = p.slot.map(|x| x.idx);
         let Some(price) = p.fin else {

@@ -364,7 +364,7 @@ pub async fn send_ws(handle: &TradeStreamHandle, req: &OrderRequest) -> SendOutc
         );
         return outcome(req, acks, None, false);
     };
-    match handle.request(op, &body_of(req)).await {
+    match handle.request_text(op, &encode(req).1).await {
         Ok(reply) => {
             let rate_limit = reply.rate_limit();
             if reply.ret_code == 0 {

@@ -8,7 +8,7 @@ use super::RouterError;
 use super::diff::{DiffConfig, DiffOutcome, diff};
 use super::limits::{Clamp, HardLimits, apply_hard_limits};
 use super::state::WorkingOrders;
-use crate::model::{DesiredQuotes, Instrument, LinkIdGen, quotes_from_ladder};
+use crate::model::{DesiredQuotes, Instrument, LinkIdGen, QuoteGrid, quotes_on_grid};
 use plugin_api::Ladder;
 use rust_decimal::Decimal;
 
@@ -33,15 +33,17 @@ pub struct SymbolPlan {
 }
 
 /// Convert `ladder`, clamp it to the limits at `position`, and diff it against `working`.
+/// `grid` is `QuoteGrid::new(inst)`, prepared once per instrument.
 pub fn plan_symbol(
     inst: &Instrument,
+    grid: Option<&QuoteGrid>,
     cfg: &SymbolConfig,
     position: Decimal,
     ladder: &Ladder,
     working: &WorkingOrders,
     ids: &mut LinkIdGen,
 ) -> Result<SymbolPlan, RouterError> {
-    let mut desired = quotes_from_ladder(inst, ladder)?;
+    let mut desired = quotes_on_grid(inst, grid, ladder)?;
     let clamps = apply_hard_limits(inst, &cfg.limits, position, &mut desired);
     let all: smallvec::SmallVec<[crate::model::Quote; 20]> = desired.iter().copied().collect();
     let diff = diff(inst, &all, working, &cfg.diff, ids)?;
@@ -93,6 +95,7 @@ mod tests {
         let mut ids = LinkIdGen::new("q1", 0).unwrap();
         let plan = plan_symbol(
             &inst,
+            QuoteGrid::new(&inst).as_ref(),
             &CFG,
             dec!(0.2),
             &ladder,
@@ -127,7 +130,19 @@ mod tests {
         ladder.push_bid(f64::NAN, 1.0);
         let mut ids = LinkIdGen::new("q1", 0).unwrap();
         let working = WorkingOrders::new();
-        assert!(plan_symbol(&inst, &CFG, dec!(0), &ladder, &working, &mut ids).is_err());
+        let grid = QuoteGrid::new(&inst);
+        assert!(
+            plan_symbol(
+                &inst,
+                grid.as_ref(),
+                &CFG,
+                dec!(0),
+                &ladder,
+                &working,
+                &mut ids
+            )
+            .is_err()
+        );
         assert!(
             pull_symbol(&inst, &CFG, &working, &mut ids)
                 .unwrap()

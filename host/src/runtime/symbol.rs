@@ -19,7 +19,7 @@ use super::rest::{PositionState, order_update};
 use crate::book::{BookError, BookUpdate, OrderBook};
 use crate::exchange::bybit::market::{LastTrade, TickerMark};
 use crate::exchange::bybit::messages::{BybitExecutionMsg, BybitOrderMsg, BybitSide};
-use crate::model::{Instrument, LinkIdGen};
+use crate::model::{Instrument, LinkIdGen, QuoteGrid};
 use crate::plugin::{PluginError, StrategyInstance};
 use crate::risk::{KillAction, KillState, effective, pulls_quotes};
 use crate::router::diff::DiffOutcome;
@@ -132,6 +132,8 @@ pub struct SymbolState {
     observe_pending: bool,
     tick_f64: f64,
     lot_f64: f64,
+    /// The instrument's grids in integer form, for converting ladders.
+    quote_grid: Option<QuoteGrid>,
     /// Instances replaced or refused, to be dropped off the loop (freeing a WASM instance
     /// returns its memory to the pool, which takes hundreds of microseconds).
     pub retired: Vec<StrategyInstance>,
@@ -228,6 +230,7 @@ impl SymbolState {
             observe_pending: false,
             tick_f64: f64_of(inst.tick_size),
             lot_f64: f64_of(inst.lot_size),
+            quote_grid: QuoteGrid::new(&inst),
             retired: Vec::new(),
             strategy: setup.strategy,
             cfg: setup.router,
@@ -424,6 +427,7 @@ impl SymbolState {
             }
             match plan_symbol(
                 &self.instrument,
+                self.quote_grid.as_ref(),
                 &cfg,
                 self.position.size,
                 &self.ladder,

@@ -175,16 +175,42 @@ pub fn trade_request(
     op: &str,
     arg: &serde_json::Value,
 ) -> String {
-    serde_json::json!({
-        "reqId": req_id,
-        "header": {
-            "X-BAPI-TIMESTAMP": timestamp_ms.to_string(),
-            "X-BAPI-RECV-WINDOW": recv_window_ms.to_string(),
-        },
-        "op": op,
-        "args": [arg],
-    })
-    .to_string()
+    trade_frame(req_id, timestamp_ms, recv_window_ms, op, &arg.to_string())
+}
+
+/// [`trade_request`] with the argument already JSON text (`arg_json`, e.g. the REST body the
+/// router writes), written straight out: the order hot path builds no `serde_json::Value`.
+pub fn trade_frame(
+    req_id: &str,
+    timestamp_ms: i64,
+    recv_window_ms: u64,
+    op: &str,
+    arg_json: &str,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(arg_json.len() + 128);
+    out.push_str("{\"reqId\":");
+    json_str(&mut out, req_id);
+    let _ = write!(
+        out,
+        ",\"header\":{{\"X-BAPI-TIMESTAMP\":\"{timestamp_ms}\",\"X-BAPI-RECV-WINDOW\":\"{recv_window_ms}\"}},\"op\":"
+    );
+    json_str(&mut out, op);
+    out.push_str(",\"args\":[");
+    out.push_str(arg_json);
+    out.push_str("]}");
+    out
+}
+
+/// `s` as a JSON string literal.
+fn json_str(out: &mut String, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&serde_json::Value::from(s).to_string());
+    }
 }
 
 impl TradeStreamHandle {
@@ -195,13 +221,22 @@ impl TradeStreamHandle {
         op: &str,
         arg: &serde_json::Value,
     ) -> Result<BybitTradeReply, TradeError> {
+        self.request_text(op, &arg.to_string()).await
+    }
+
+    /// [`Self::request`] with the argument as JSON text (`arg_json`, one object).
+    pub async fn request_text(
+        &self,
+        op: &str,
+        arg_json: &str,
+    ) -> Result<BybitTradeReply, TradeError> {
         if *self.link.borrow() != TradeLink::Up {
             return Err(TradeError::NotConnected);
         }
         // Unique for the life of the process (Bybit answers 20006 to a repeated reqId).
         let n = self.ids.next.fetch_add(1, Ordering::Relaxed);
         let req_id = format!("{}-{}", self.ids.prefix, base36(n));
-        let frame = trade_request(&req_id, now_ms(), self.recv_window_ms, op, arg);
+        let frame = trade_frame(&req_id, now_ms(), self.recv_window_ms, op, arg_json);
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(TradeCommand::Request {
@@ -444,6 +479,20 @@ mod tests {
                 "op": "order.cancel",
                 "args": [{"category": "linear", "symbol": "BTCUSDT"}],
             })
+        );
+    }
+
+    #[test]
+    fn frame_text_escapes_strings_and_embeds_the_body() {
+        let body = r#"{"category":"linear","symbol":"BTCUSDT","orderLinkId":"q-1"}"#;
+        let frame = trade_frame("a\"b\\c", 7, 5_000, "order.amend", body);
+        let v: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(v["reqId"], "a\"b\\c");
+        assert_eq!(v["op"], "order.amend");
+        assert_eq!(v["header"]["X-BAPI-TIMESTAMP"], "7");
+        assert_eq!(
+            v["args"][0],
+            serde_json::from_str::<serde_json::Value>(body).unwrap()
         );
     }
 
