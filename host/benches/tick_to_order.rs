@@ -534,8 +534,14 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    pipeline(Transport::Rest);
-    pipeline(Transport::WsTrade);
+    // `T2O_TRANSPORT=rest|ws` runs one transport only.
+    let only = std::env::var("T2O_TRANSPORT").ok();
+    if only.as_deref() != Some("ws") {
+        pipeline(Transport::Rest);
+    }
+    if only.as_deref() != Some("rest") {
+        pipeline(Transport::WsTrade);
+    }
     // `T2O_PIPELINE_ONLY=1` skips the task-hop figures (for quick A/B runs of the pipeline).
     if std::env::var_os("T2O_PIPELINE_ONLY").is_none() {
         hops();
