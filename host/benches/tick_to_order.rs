@@ -15,8 +15,8 @@
 //! - batch: `plan_requests` + `record_sent` (`Runtime::act`);
 //! - encode: REST: `router::io::encode` (path + JSON body) + the four auth headers with the
 //!   HMAC-SHA256 signature (`Credentials::rest_headers`, as `RestClient` does); trade
-//!   WebSocket: the same body inside the request frame (`trade_frame`, as
-//!   `TradeStreamHandle::request_text` does; the connection is authenticated once).
+//!   WebSocket: the same body inside the request frame (`trade_frame_with`, as
+//!   `TradeStreamHandle::request_with` does; the connection is authenticated once).
 //!
 //! Acks are applied between frames (outside the timed path) so the next ticks amend resting
 //! orders, as they would against an exchange; the rate budget is unlimited here (the router's
@@ -32,10 +32,11 @@ use std::time::{Duration, Instant};
 use host::book::BookUpdate;
 use host::exchange::bybit::parse::{parse_orderbook, peek_topic};
 use host::exchange::bybit::sign::{Credentials, Secret};
-use host::exchange::bybit::ws::trade::trade_frame;
+use host::exchange::bybit::ws::trade::trade_frame_with;
 use host::model::{Category, Instrument, LinkIdGen};
 use host::plugin::{PluginLimits, PluginRuntime};
 use host::router::batch::{BatchConfig, OrderRequest, SymbolActions, plan_requests, record_sent};
+use host::router::body::write_body;
 use host::router::diff::DiffConfig;
 use host::router::io;
 use host::router::limits::HardLimits;
@@ -305,9 +306,9 @@ impl Bench {
             // encode + sign (router::io::send -> RestClient::post_signed_raw)
             let mut sign_ns = 0;
             for req in &requests {
-                let (path, body) = io::encode(req);
                 match self.transport {
                     Transport::Rest => {
+                        let (path, body) = io::encode(req);
                         let ts = stamp(stamped);
                         let headers = self.creds.rest_headers(now_ms, 5_000, &body);
                         if let Some(ts) = ts {
@@ -317,11 +318,13 @@ impl Bench {
                         black_box((path, body, headers));
                     }
                     Transport::WsTrade => {
-                        // As `TradeStreamHandle::request_text` builds it.
+                        // As `TradeStreamHandle::request_with` builds it.
                         self.req_seq += 1;
                         let req_id = format!("bench-{}", self.req_seq);
                         let op = io::ws_op(req.endpoint()).expect("trade op");
-                        let frame = trade_frame(&req_id, now_ms, 5_000, op, &body);
+                        let frame = trade_frame_with(&req_id, now_ms, 5_000, op, |out| {
+                            write_body(req, out)
+                        });
                         s.bytes += frame.len();
                         black_box(frame);
                     }

@@ -177,7 +177,8 @@ pub fn plan_requests(
 ) -> Plan {
     let mut plan = Plan::default();
     // kind 0 cancel, 1 amend, 2 create; per category
-    let mut groups: [[Vec<Item<'_>>; 2]; 3] = Default::default();
+    // On the stack: a batch's worth of orders per group (more spill to the heap).
+    let mut groups: [[smallvec::SmallVec<[Item<'_>; 20]>; 2]; 3] = Default::default();
     for sa in symbols {
         let Some(first) = sa.actions.iter().map(|a| a.stage).min() else {
             continue;
@@ -257,74 +258,63 @@ fn defer(symbol: &Arc<str>, action: &StagedAction, reason: DeferReason) -> Defer
 }
 
 fn build(category: Category, chunk: &[Item<'_>], batched: bool, cfg: &BatchConfig) -> OrderRequest {
-    let symbol = |it: &Item<'_>| it.symbol.clone();
-    match &chunk[0].action.action {
-        Action::Cancel { .. } => {
-            let mut v: Vec<CancelOrder> = chunk
-                .iter()
-                .filter_map(|it| match &it.action.action {
-                    Action::Cancel {
-                        link_id, order_id, ..
-                    } => Some(CancelOrder {
-                        symbol: symbol(it),
-                        link_id: link_id.clone(),
-                        order_id: order_id.clone(),
-                    }),
-                    _ => None,
-                })
-                .collect();
-            if batched {
-                OrderRequest::CancelBatch(category, v)
-            } else {
-                OrderRequest::Cancel(category, v.remove(0))
-            }
+    let cancel = |it: &Item<'_>| match &it.action.action {
+        Action::Cancel {
+            link_id, order_id, ..
+        } => Some(CancelOrder {
+            symbol: it.symbol.clone(),
+            link_id: link_id.clone(),
+            order_id: order_id.clone(),
+        }),
+        _ => None,
+    };
+    let amend = |it: &Item<'_>| match &it.action.action {
+        Action::Amend {
+            link_id,
+            order_id,
+            price,
+            qty,
+            ..
+        } => Some(AmendOrder {
+            symbol: it.symbol.clone(),
+            link_id: link_id.clone(),
+            order_id: order_id.clone(),
+            price: *price,
+            qty: *qty,
+        }),
+        _ => None,
+    };
+    let create = |it: &Item<'_>| match &it.action.action {
+        Action::Create { link_id, quote } => Some(CreateOrder {
+            symbol: it.symbol.clone(),
+            side: quote.side,
+            price: quote.price,
+            qty: quote.qty,
+            link_id: link_id.clone(),
+            time_in_force: cfg.time_in_force,
+        }),
+        _ => None,
+    };
+    // A lone order is built as itself (no vector); every item of a chunk has the first's kind.
+    let first = &chunk[0];
+    match (&first.action.action, batched) {
+        (Action::Cancel { .. }, false) => {
+            OrderRequest::Cancel(category, cancel(first).expect("a cancel"))
         }
-        Action::Amend { .. } => {
-            let mut v: Vec<AmendOrder> = chunk
-                .iter()
-                .filter_map(|it| match &it.action.action {
-                    Action::Amend {
-                        link_id,
-                        order_id,
-                        price,
-                        qty,
-                        ..
-                    } => Some(AmendOrder {
-                        symbol: symbol(it),
-                        link_id: link_id.clone(),
-                        order_id: order_id.clone(),
-                        price: *price,
-                        qty: *qty,
-                    }),
-                    _ => None,
-                })
-                .collect();
-            if batched {
-                OrderRequest::AmendBatch(category, v)
-            } else {
-                OrderRequest::Amend(category, v.remove(0))
-            }
+        (Action::Amend { .. }, false) => {
+            OrderRequest::Amend(category, amend(first).expect("an amend"))
         }
-        Action::Create { .. } => {
-            let mut v: Vec<CreateOrder> = chunk
-                .iter()
-                .filter_map(|it| match &it.action.action {
-                    Action::Create { link_id, quote } => Some(CreateOrder {
-                        symbol: symbol(it),
-                        side: quote.side,
-                        price: quote.price,
-                        qty: quote.qty,
-                        link_id: link_id.clone(),
-                        time_in_force: cfg.time_in_force,
-                    }),
-                    _ => None,
-                })
-                .collect();
-            if batched {
-                OrderRequest::CreateBatch(category, v)
-            } else {
-                OrderRequest::Create(category, v.remove(0))
-            }
+        (Action::Create { .. }, false) => {
+            OrderRequest::Create(category, create(first).expect("a create"))
+        }
+        (Action::Cancel { .. }, true) => {
+            OrderRequest::CancelBatch(category, chunk.iter().filter_map(cancel).collect())
+        }
+        (Action::Amend { .. }, true) => {
+            OrderRequest::AmendBatch(category, chunk.iter().filter_map(amend).collect())
+        }
+        (Action::Create { .. }, true) => {
+            OrderRequest::CreateBatch(category, chunk.iter().filter_map(create).collect())
         }
     }
 }

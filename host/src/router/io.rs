@@ -364,7 +364,10 @@ pub async fn send_ws(handle: &TradeStreamHandle, req: &OrderRequest) -> SendOutc
         );
         return outcome(req, acks, None, false);
     };
-    match handle.request_text(op, &encode(req).1).await {
+    match handle
+        .request_with(op, |out| super::body::write_body(req, out))
+        .await
+    {
         Ok(reply) => {
             let rate_limit = reply.rate_limit();
             if reply.ret_code == 0 {

@@ -187,8 +187,22 @@ pub fn trade_frame(
     op: &str,
     arg_json: &str,
 ) -> String {
+    trade_frame_with(req_id, timestamp_ms, recv_window_ms, op, |out| {
+        out.push_str(arg_json)
+    })
+}
+
+/// [`trade_frame`] with the argument written in place by `write_arg` (one JSON object), so the
+/// body goes straight into the frame's buffer.
+pub fn trade_frame_with(
+    req_id: &str,
+    timestamp_ms: i64,
+    recv_window_ms: u64,
+    op: &str,
+    write_arg: impl FnOnce(&mut String),
+) -> String {
     use std::fmt::Write;
-    let mut out = String::with_capacity(arg_json.len() + 128);
+    let mut out = String::with_capacity(384);
     out.push_str("{\"reqId\":");
     json_str(&mut out, req_id);
     let _ = write!(
@@ -197,7 +211,7 @@ pub fn trade_frame(
     );
     json_str(&mut out, op);
     out.push_str(",\"args\":[");
-    out.push_str(arg_json);
+    write_arg(&mut out);
     out.push_str("]}");
     out
 }
@@ -230,13 +244,23 @@ impl TradeStreamHandle {
         op: &str,
         arg_json: &str,
     ) -> Result<BybitTradeReply, TradeError> {
+        self.request_with(op, |out| out.push_str(arg_json)).await
+    }
+
+    /// [`Self::request`] with the argument written into the frame by `write_arg` (one JSON
+    /// object; the router writes the REST body there).
+    pub async fn request_with(
+        &self,
+        op: &str,
+        write_arg: impl FnOnce(&mut String),
+    ) -> Result<BybitTradeReply, TradeError> {
         if *self.link.borrow() != TradeLink::Up {
             return Err(TradeError::NotConnected);
         }
         // Unique for the life of the process (Bybit answers 20006 to a repeated reqId).
         let n = self.ids.next.fetch_add(1, Ordering::Relaxed);
         let req_id = format!("{}-{}", self.ids.prefix, base36(n));
-        let frame = trade_frame(&req_id, now_ms(), self.recv_window_ms, op, arg_json);
+        let frame = trade_frame_with(&req_id, now_ms(), self.recv_window_ms, op, write_arg);
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(TradeCommand::Request {
