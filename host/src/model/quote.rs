@@ -186,7 +186,11 @@ pub fn quotes_on_grid(
                         });
                         match (g.tick.value(ticks), g.lot.value(lots)) {
                             (Some(p), Some(q)) => (None, p, q),
-                            _ => return Err(ModelError::OutOfRange { what: "quote" }),
+                            // Beyond `i64` units: the exact path decides.
+                            _ => {
+                                all_on_grid = false;
+                                exact_level(inst, side, level.price, level.size)?
+                            }
                         }
                     }
                 }

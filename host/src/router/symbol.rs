@@ -45,7 +45,10 @@ pub fn plan_symbol(
 ) -> Result<SymbolPlan, RouterError> {
     let mut desired = quotes_on_grid(inst, grid, ladder)?;
     let clamps = apply_hard_limits(inst, &cfg.limits, position, &mut desired);
-    let all: smallvec::SmallVec<[crate::model::Quote; 20]> = desired.iter().copied().collect();
+    // Extended in place (a `collect` would copy the 800-byte inline buffer once more).
+    let mut all: smallvec::SmallVec<[crate::model::Quote; 20]> = smallvec::SmallVec::new();
+    all.extend_from_slice(&desired.bids);
+    all.extend_from_slice(&desired.asks);
     let diff = diff(inst, &all, working, &cfg.diff, ids)?;
     Ok(SymbolPlan {
         desired,
