@@ -8,6 +8,7 @@ pub mod grid;
 pub mod ids;
 pub mod instrument;
 pub mod quote;
+pub mod text;
 
 pub use ids::{LinkIdGen, OrderLinkId, ParsedLinkId};
 pub use instrument::{Category, Instrument};

@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use rust_decimal::Decimal;
 
+use crate::model::text;
+
 use super::batch::{AmendOrder, CancelOrder, CreateOrder, OrderRequest, TimeInForce};
 use crate::model::Category;
 
@@ -94,6 +96,15 @@ fn key_str(out: &mut String, key: &str, value: &str) {
     out.push('"');
     out.push_str(key);
     out.push_str("\":\"");
+    if !value.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(value);
+    } else {
+        escape_into(out, value);
+    }
+    out.push('"');
+}
+
+fn escape_into(out: &mut String, value: &str) {
     for c in value.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -104,7 +115,6 @@ fn key_str(out: &mut String, key: &str, value: &str) {
             c => out.push(c),
         }
     }
-    out.push('"');
 }
 
 /// `"key":"1.25"` (normalised: no trailing zeros).
@@ -112,6 +122,6 @@ fn key_decimal(out: &mut String, key: &str, d: Decimal) {
     out.push('"');
     out.push_str(key);
     out.push_str("\":\"");
-    let _ = write!(out, "{}", d.normalize());
+    text::push_decimal(out, d);
     out.push('"');
 }

@@ -218,14 +218,14 @@ fn best_first(side: Side, price: Units) -> Units {
 
 fn common_scales(
     inst: &Instrument,
-    desired: &[Quote],
+    desired: [&[Quote]; 2],
     open: &[(&WorkingOrder, OrderState)],
 ) -> Scales {
     let mut sc = Scales {
         price: inst.tick_size.scale(),
         qty: inst.lot_size.scale(),
     };
-    for q in desired {
+    for q in desired.into_iter().flatten() {
         sc.price = sc.price.max(q.price.scale());
         sc.qty = sc.qty.max(q.qty.scale());
     }
@@ -248,6 +248,17 @@ pub fn diff(
     cfg: &DiffConfig,
     ids: &mut LinkIdGen,
 ) -> Result<DiffOutcome, RouterError> {
+    diff_parts(inst, [desired, &[]], working, cfg, ids)
+}
+
+/// [`diff`] with the desired quotes in two parts (say bids and asks), read as one.
+pub fn diff_parts(
+    inst: &Instrument,
+    desired: [&[Quote]; 2],
+    working: &WorkingOrders,
+    cfg: &DiffConfig,
+    ids: &mut LinkIdGen,
+) -> Result<DiffOutcome, RouterError> {
     // One pass over the registry (a hash map): the open orders with their state.
     // (Extended in place: these vectors are kilobytes inline, and a `collect` would copy them.)
     let mut open: Small<(&WorkingOrder, OrderState)> = SmallVec::new();
@@ -264,7 +275,7 @@ pub fn diff(
         slots.push(Slot::new(idx, o, state, sc)?);
     }
     let mut wants: Small<Want> = SmallVec::new();
-    for q in desired {
+    for q in desired.into_iter().flatten() {
         wants.push(Want {
             quote: *q,
             price: to_units(q.price, sc.price)?,

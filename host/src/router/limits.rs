@@ -60,7 +60,198 @@ pub struct Clamp {
 /// Clamp `desired` in place to `limits` given the signed `position`; returns what was clamped.
 /// `desired` is as [`crate::model::quotes_from_ladder`] makes it: every quote meets the
 /// instrument's minimums; a quote this shrinks below them is dropped.
+///
+/// Quantities are compared and summed as integers at one scale (the finest of the lot, the
+/// order cap and the quotes); the rooms, exact `Decimal`s, are floored to that scale, which
+/// changes no comparison with a quantity on it (see [`apply_exact`], which this equals).
 pub fn apply_hard_limits(
+    inst: &Instrument,
+    limits: &HardLimits,
+    position: Decimal,
+    desired: &mut DesiredQuotes,
+) -> Vec<Clamp> {
+    let cap = inst.round_qty(limits.max_order_qty);
+    let Some(units) = QtyUnits::new(inst, cap, desired) else {
+        return apply_exact(inst, limits, position, desired);
+    };
+    let mut clamps = Vec::new();
+    let cap_u = units.of(cap);
+    let mut capped = [false; 2];
+    for (i, quotes) in [&mut desired.bids, &mut desired.asks]
+        .into_iter()
+        .enumerate()
+    {
+        for q in quotes.iter_mut() {
+            if units.of(q.qty) > cap_u {
+                clamps.push(clamp(q, cap, ClampReason::MaxOrderQty));
+                q.qty = cap;
+                capped[i] = true;
+            }
+        }
+    }
+    for side in [Side::Buy, Side::Sell] {
+        let quotes = match side {
+            Side::Buy => &mut desired.bids,
+            Side::Sell => &mut desired.asks,
+        };
+        let Some(top) = quotes.iter().map(|q| q.price).max() else {
+            continue;
+        };
+        let (cap, reason) = exposure_cap(limits, side, top);
+        let room = match side {
+            Side::Buy => cap - position,
+            Side::Sell => cap + position,
+        };
+        let mut room_u = units.floor(room);
+        let best_first = |a: &Quote, b: &Quote| match side {
+            Side::Buy => b.price.cmp(&a.price),
+            Side::Sell => a.price.cmp(&b.price),
+        };
+        let sorted = quotes.is_sorted_by(|a, b| best_first(a, b).is_le());
+        if !sorted {
+            quotes.sort_by(best_first);
+        }
+        let mut clamped = capped[usize::from(side == Side::Sell)];
+        for q in quotes.iter_mut() {
+            let mut q_u = units.of(q.qty);
+            if q_u > room_u {
+                q_u = room_u - room_u % units.lot;
+                let to = units.value(q_u);
+                clamps.push(clamp(q, to, reason));
+                q.qty = to;
+                clamped = true;
+            }
+            room_u -= q_u;
+        }
+        if clamped {
+            // Sizes changed: the minimums again (unchanged quotes met them on conversion).
+            quotes.retain(|q| {
+                let keep = inst.meets_min_qty(q.qty) && inst.meets_min_notional(q.price, q.qty);
+                if !keep && !q.qty.is_zero() {
+                    clamps.push(clamp(q, Decimal::ZERO, reason));
+                }
+                keep
+            });
+        }
+        if !sorted {
+            quotes.sort_by_key(|q| q.level);
+        }
+    }
+    limit_open_orders(limits, desired, &mut clamps);
+    clamps
+}
+
+/// The quantity cap of `side`'s exposure and the limit it comes from: the position cap, or the
+/// notional cap at the side's highest price `top` when that binds (a multiplication decides;
+/// divide only then).
+fn exposure_cap(limits: &HardLimits, side: Side, top: Decimal) -> (Decimal, ClampReason) {
+    let (qty_cap, qty_reason) = match side {
+        Side::Buy => (limits.max_long, ClampReason::MaxLong),
+        Side::Sell => (limits.max_short, ClampReason::MaxShort),
+    };
+    let notional_binds = top > Decimal::ZERO
+        && top
+            .checked_mul(qty_cap)
+            .is_none_or(|v| v > limits.max_notional);
+    if notional_binds {
+        (
+            limits.max_notional.checked_div(top).unwrap_or(Decimal::MAX),
+            ClampReason::MaxNotional,
+        )
+    } else {
+        (qty_cap, qty_reason)
+    }
+}
+
+/// Open orders: drop the deepest level of the longer side until few enough remain.
+fn limit_open_orders(limits: &HardLimits, desired: &mut DesiredQuotes, clamps: &mut Vec<Clamp>) {
+    while desired.bids.len() + desired.asks.len() > limits.max_open_orders {
+        let side = if desired.bids.len() > desired.asks.len() {
+            &mut desired.bids
+        } else {
+            &mut desired.asks
+        };
+        let worst = side
+            .iter()
+            .enumerate()
+            .max_by(|(_, a), (_, b)| match a.side {
+                Side::Buy => b.price.cmp(&a.price),
+                Side::Sell => a.price.cmp(&b.price),
+            })
+            .map(|(i, _)| i)
+            .unwrap_or(0);
+        let q = side.remove(worst);
+        clamps.push(clamp(&q, Decimal::ZERO, ClampReason::MaxOpenOrders));
+    }
+}
+
+/// Largest quantity, in units, the integer path takes (rooms are capped above it, which keeps
+/// every sum and comparison with such quantities as it would be).
+const MAX_QTY_UNITS: i128 = 10i128.pow(30);
+
+/// Quantities as integers at one scale.
+struct QtyUnits {
+    scale: u32,
+    /// The lot in units.
+    lot: i128,
+}
+
+impl QtyUnits {
+    /// The scale of `inst`'s lot, `cap` and every quote's quantity, when each of them fits.
+    fn new(inst: &Instrument, cap: Decimal, desired: &DesiredQuotes) -> Option<Self> {
+        let quotes = desired.bids.iter().chain(&desired.asks).map(|q| q.qty);
+        let values = || [inst.lot_size, cap].into_iter().chain(quotes.clone());
+        let scale = values().map(|d| d.scale()).max()?;
+        let fits = |d: Decimal| {
+            !d.is_sign_negative()
+                && 10i128
+                    .checked_pow(scale - d.scale())
+                    .and_then(|p| d.mantissa().checked_mul(p))
+                    .is_some_and(|u| u <= MAX_QTY_UNITS)
+        };
+        if !values().all(fits) {
+            return None;
+        }
+        let lot = exact_units(inst.lot_size, scale);
+        (lot > 0).then_some(Self { scale, lot })
+    }
+
+    /// A quantity that [`QtyUnits::new`] checked, in units.
+    fn of(&self, d: Decimal) -> i128 {
+        exact_units(d, self.scale)
+    }
+
+    /// `max(d, 0)` floored to the scale, capped at a thousand times `MAX_QTY_UNITS`.
+    fn floor(&self, d: Decimal) -> i128 {
+        if d <= Decimal::ZERO {
+            return 0;
+        }
+        let cap = MAX_QTY_UNITS * 1_000;
+        let (m, s) = (d.mantissa(), d.scale());
+        if s >= self.scale {
+            (m / 10i128.pow(s - self.scale)).min(cap)
+        } else {
+            10i128
+                .checked_pow(self.scale - s)
+                .and_then(|p| m.checked_mul(p))
+                .map_or(cap, |u| u.min(cap))
+        }
+    }
+
+    /// The `Decimal` of `units`, without trailing zeros.
+    fn value(&self, units: i128) -> Decimal {
+        Decimal::from_i128_with_scale(units, self.scale).normalize()
+    }
+}
+
+/// `d` (whose scale is at most `scale`, and which fits) in units of `10^-scale`.
+fn exact_units(d: Decimal, scale: u32) -> i128 {
+    d.mantissa() * 10i128.pow(scale - d.scale())
+}
+
+/// [`apply_hard_limits`] in `Decimal` arithmetic throughout: the reference the integer path
+/// must equal, and its fallback for quantities too large for it.
+fn apply_exact(
     inst: &Instrument,
     limits: &HardLimits,
     position: Decimal,
@@ -90,24 +281,7 @@ pub fn apply_hard_limits(
         let Some(top) = quotes.iter().map(|q| q.price).max() else {
             continue;
         };
-        let (qty_cap, qty_reason) = match side {
-            Side::Buy => (limits.max_long, ClampReason::MaxLong),
-            Side::Sell => (limits.max_short, ClampReason::MaxShort),
-        };
-        // The notional cap in base quantity is max_notional / top; it only binds when
-        // top × qty_cap exceeds max_notional (a multiplication decides; divide only then).
-        let notional_binds = top > Decimal::ZERO
-            && top
-                .checked_mul(qty_cap)
-                .is_none_or(|v| v > limits.max_notional);
-        let (cap, reason) = if notional_binds {
-            (
-                limits.max_notional.checked_div(top).unwrap_or(Decimal::MAX),
-                ClampReason::MaxNotional,
-            )
-        } else {
-            (qty_cap, qty_reason)
-        };
+        let (cap, reason) = exposure_cap(limits, side, top);
         let mut room = match side {
             Side::Buy => cap - position,
             Side::Sell => cap + position,
@@ -146,25 +320,7 @@ pub fn apply_hard_limits(
             quotes.sort_by_key(|q| q.level);
         }
     }
-    // Open orders: drop the deepest level of the longer side.
-    while desired.bids.len() + desired.asks.len() > limits.max_open_orders {
-        let side = if desired.bids.len() > desired.asks.len() {
-            &mut desired.bids
-        } else {
-            &mut desired.asks
-        };
-        let worst = side
-            .iter()
-            .enumerate()
-            .max_by(|(_, a), (_, b)| match a.side {
-                Side::Buy => b.price.cmp(&a.price),
-                Side::Sell => a.price.cmp(&b.price),
-            })
-            .map(|(i, _)| i)
-            .unwrap_or(0);
-        let q = side.remove(worst);
-        clamps.push(clamp(&q, Decimal::ZERO, ClampReason::MaxOpenOrders));
-    }
+    limit_open_orders(limits, desired, &mut clamps);
     clamps
 }
 
@@ -183,6 +339,7 @@ mod tests {
     use super::*;
     use crate::model::Category;
     use crate::model::instrument::test_instrument;
+    use proptest::prelude::*;
     use rust_decimal_macros::dec;
 
     fn quotes(bids: &[(Decimal, Decimal)], asks: &[(Decimal, Decimal)]) -> DesiredQuotes {
@@ -349,5 +506,60 @@ mod tests {
             d.bids.is_empty(),
             "0.01 x 100 is below the 5 USDT minimum value"
         );
+    }
+
+    /// (ticks from 2000.0, lots) per level.
+    type Levels = Vec<(i64, i64)>;
+
+    /// A quote set on `lot`: prices in ticks of 0.1 (side-correct, maybe out of ladder order),
+    /// quantities in lots.
+    fn arb_quotes() -> impl Strategy<Value = (Levels, Levels)> {
+        let side = || prop::collection::vec((1i64..2_000, 1i64..3_000), 0..6);
+        (side(), side())
+    }
+
+    fn arb_decimal(max: i64) -> impl Strategy<Value = Decimal> {
+        (0..max, 0u32..6).prop_map(|(m, s)| Decimal::new(m, s))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn integer_path_equals_the_exact_path(
+            (bids, asks) in arb_quotes(),
+            lot_scale in 0u32..5,
+            max_long in arb_decimal(50_000),
+            max_short in arb_decimal(50_000),
+            max_notional in arb_decimal(10_000_000),
+            max_order_qty in arb_decimal(50_000),
+            max_open_orders in 0usize..12,
+            position in (-50_000i64..50_000, 0u32..7).prop_map(|(m, s)| Decimal::new(m, s)),
+        ) {
+            let mut inst = test_instrument(Category::Linear);
+            inst.lot_size = Decimal::new(1, lot_scale);
+            inst.min_qty = inst.lot_size;
+            let lot = inst.lot_size;
+            let mk = |side, v: &[(i64, i64)]| -> Vec<Quote> {
+                v.iter()
+                    .enumerate()
+                    .map(|(i, &(ticks, lots))| Quote {
+                        side,
+                        level: i as u8,
+                        price: (Decimal::new(match side { Side::Buy => 20_000 - ticks, Side::Sell => 20_000 + ticks }, 1)).normalize(),
+                        qty: (lot * Decimal::from(lots)).normalize(),
+                    })
+                    .collect()
+            };
+            let desired = DesiredQuotes { bids: mk(Side::Buy, &bids), asks: mk(Side::Sell, &asks), ..Default::default() };
+            let limits = HardLimits { max_long, max_short, max_notional, max_open_orders, max_order_qty };
+            let (mut fast, mut exact) = (desired.clone(), desired);
+            let clamps_fast = apply_hard_limits(&inst, &limits, position, &mut fast);
+            let clamps_exact = apply_exact(&inst, &limits, position, &mut exact);
+            prop_assert_eq!(&fast, &exact);
+            prop_assert_eq!(clamps_fast, clamps_exact);
+            for (a, b) in fast.iter().zip(exact.iter()) {
+                prop_assert_eq!((a.price.scale(), a.qty.scale()), (b.price.scale(), b.qty.scale()), "same representation");
+            }
+        }
     }
 }

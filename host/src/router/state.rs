@@ -296,6 +296,13 @@ impl WorkingOrder {
     pub fn leaves_qty(&self) -> Decimal {
         if self.lifecycle.rank() == 2 {
             Decimal::ZERO
+        } else if self.cum_exec_qty.is_zero() {
+            // Nothing filled (the usual case): no arithmetic.
+            if self.qty.is_sign_negative() {
+                Decimal::ZERO
+            } else {
+                self.qty
+            }
         } else {
             (self.qty - self.cum_exec_qty).max(Decimal::ZERO)
         }

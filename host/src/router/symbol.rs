@@ -5,7 +5,7 @@
 //! crossed) is an error: the caller should pull the symbol's quotes with [`pull_symbol`].
 
 use super::RouterError;
-use super::diff::{DiffConfig, DiffOutcome, diff};
+use super::diff::{DiffConfig, DiffOutcome, diff, diff_parts};
 use super::limits::{Clamp, HardLimits, apply_hard_limits};
 use super::state::WorkingOrders;
 use crate::model::{DesiredQuotes, Instrument, LinkIdGen, QuoteGrid, quotes_on_grid};
@@ -45,11 +45,13 @@ pub fn plan_symbol(
 ) -> Result<SymbolPlan, RouterError> {
     let mut desired = quotes_on_grid(inst, grid, ladder)?;
     let clamps = apply_hard_limits(inst, &cfg.limits, position, &mut desired);
-    // Extended in place (a `collect` would copy the 800-byte inline buffer once more).
-    let mut all: smallvec::SmallVec<[crate::model::Quote; 20]> = smallvec::SmallVec::new();
-    all.extend_from_slice(&desired.bids);
-    all.extend_from_slice(&desired.asks);
-    let diff = diff(inst, &all, working, &cfg.diff, ids)?;
+    let diff = diff_parts(
+        inst,
+        [&desired.bids, &desired.asks],
+        working,
+        &cfg.diff,
+        ids,
+    )?;
     Ok(SymbolPlan {
         desired,
         clamps,

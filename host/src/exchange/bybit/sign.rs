@@ -4,6 +4,8 @@
 use std::fmt;
 
 use hmac::{Hmac, Mac};
+
+use crate::model::text;
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -81,17 +83,23 @@ impl Credentials {
         recv_window_ms: u64,
         payload: &str,
     ) -> [(&'static str, String); 4] {
-        let sign = sign_rest(
+        let mut ts = String::with_capacity(20);
+        text::push_i64(&mut ts, timestamp_ms);
+        let mut rw = String::with_capacity(20);
+        text::push_u64(&mut rw, recv_window_ms);
+        let sign = hmac_hex(
             &self.secret,
-            timestamp_ms,
-            &self.api_key,
-            recv_window_ms,
-            payload,
+            &[
+                ts.as_bytes(),
+                self.api_key.as_bytes(),
+                rw.as_bytes(),
+                payload.as_bytes(),
+            ],
         );
         [
             ("X-BAPI-API-KEY", self.api_key.clone()),
-            ("X-BAPI-TIMESTAMP", timestamp_ms.to_string()),
-            ("X-BAPI-RECV-WINDOW", recv_window_ms.to_string()),
+            ("X-BAPI-TIMESTAMP", ts),
+            ("X-BAPI-RECV-WINDOW", rw),
             ("X-BAPI-SIGN", sign),
         ]
     }
@@ -107,11 +115,19 @@ impl Credentials {
 }
 
 fn hmac_hex(secret: &Secret, parts: &[&[u8]]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut mac = secret.keyed.clone();
     for part in parts {
         mac.update(part);
     }
-    hex::encode(mac.finalize().into_bytes())
+    let digest = mac.finalize().into_bytes();
+    let mut out = [0u8; 64];
+    for (i, b) in digest.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0xf)];
+    }
+    // Only ASCII hex digits.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// REST signature: lowercase hex HMAC-SHA256 of `timestamp + api_key + recv_window + payload`,
