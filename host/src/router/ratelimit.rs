@@ -182,8 +182,8 @@ pub const KIND_CREATE: u8 = 4;
 /// The account's rate budgets, shared by all symbols.
 #[derive(Debug, Clone, Default)]
 pub struct RateLimiter {
-    windows: HashMap<LimitKey, Window>,
-    overrides: HashMap<LimitKey, u32>,
+    windows: HashMap<LimitKey, Window, foldhash::fast::RandomState>,
+    overrides: HashMap<LimitKey, u32, foldhash::fast::RandomState>,
     reserve_pct: u32,
     max_inflight_ms: i64,
 }

@@ -17,11 +17,14 @@ pub enum UpdateOutcome {
     Unknown,
 }
 
+/// Keys are our own ids and the exchange's: a fast hash (still seeded per map) is enough.
+type Hasher = foldhash::fast::RandomState;
+
 /// The working orders of one symbol, keyed by orderLinkId (and by orderId once known).
 #[derive(Debug, Clone, Default)]
 pub struct WorkingOrders {
-    by_link: HashMap<OrderLinkId, WorkingOrder>,
-    link_by_order_id: HashMap<Arc<str>, OrderLinkId>,
+    by_link: HashMap<OrderLinkId, WorkingOrder, Hasher>,
+    link_by_order_id: HashMap<Arc<str>, OrderLinkId, Hasher>,
 }
 
 impl WorkingOrders {
