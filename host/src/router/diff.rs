@@ -28,6 +28,10 @@
 //!
 //! The batch planner sends only each symbol's lowest stage and defers the rest; the next diff,
 //! after the acks, recomputes them from the new state.
+//!
+//! Two paths make these decisions: a steady-state one (`diff_steady.rs`) for the usual case where
+//! no order waits for an ack, in `i64`s with compact scratch, and the general one here for any
+//! states. A property test holds them equal on every steady input.
 
 use super::RouterError;
 use super::state::{OrderState, WorkingOrder, WorkingOrders};
@@ -259,6 +263,20 @@ pub fn diff_parts(
     cfg: &DiffConfig,
     ids: &mut LinkIdGen,
 ) -> Result<DiffOutcome, RouterError> {
+    match steady::diff_steady(inst, desired, working, cfg, ids) {
+        Some(outcome) => outcome,
+        None => diff_general(inst, desired, working, cfg, ids),
+    }
+}
+
+/// The general path: any order states, `i128` values.
+fn diff_general(
+    inst: &Instrument,
+    desired: [&[Quote]; 2],
+    working: &WorkingOrders,
+    cfg: &DiffConfig,
+    ids: &mut LinkIdGen,
+) -> Result<DiffOutcome, RouterError> {
     // One pass over the registry (a hash map): the open orders with their state.
     // (Extended in place: these vectors are kilobytes inline, and a `collect` would copy them.)
     let mut open: Small<(&WorkingOrder, OrderState)> = SmallVec::new();
@@ -440,6 +458,9 @@ fn nearest(price: Units, want: &[&Want], used: &[bool]) -> Option<usize> {
 #[path = "diff_stage.rs"]
 mod stage;
 use stage::{Planned, assign_stages, check_no_cross};
+
+#[path = "diff_steady.rs"]
+mod steady;
 
 #[cfg(test)]
 #[path = "diff_tests.rs"]

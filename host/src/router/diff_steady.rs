@@ -1,0 +1,426 @@
+//! The diff's steady-state path: no order of the symbol waits for an ack.
+//!
+//! Between two ticks every order is usually acked, so this is the path most plans take. It
+//! makes the general path's decisions (see the parent module) restricted to free orders: nothing
+//! covers a quote, nothing is held back, every order shows one price. Prices and quantities are
+//! `i64` at one common scale, the scratch vectors hold references and integers, and stages are
+//! applied by emitting actions stage by stage.
+//!
+//! [`diff_steady`] answers `None`, before drawing any new id, when the case is not steady (an
+//! order waits for an ack or reconciliation, a side has more than [`CAP`] quotes or orders, a
+//! value does not fit); the caller then runs the general path. A property test checks that
+//! both paths give the same outcome on every steady input.
+
+use super::{Action, DiffConfig, DiffOutcome, MAX_STAGE, StagedAction};
+use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
+use crate::router::RouterError;
+use crate::router::state::{WorkingOrder, WorkingOrders};
+use rust_decimal::Decimal;
+use smallvec::SmallVec;
+
+/// Most quotes, and most orders, per side on this path.
+const CAP: usize = 16;
+
+/// Values stay within this magnitude so that twice a price cannot overflow.
+const MAX_UNITS: i64 = 1 << 60;
+
+/// Powers of ten that fit an `i64`.
+const POW10: [i64; 19] = {
+    let mut t = [1i64; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
+/// `d` as an integer count of `10^-scale` (`scale` is at least `d`'s scale).
+#[inline]
+fn units(d: Decimal, scale: u32) -> Option<i64> {
+    let m = i64::try_from(d.mantissa()).ok()?;
+    let v = m.checked_mul(*POW10.get((scale - d.scale()) as usize)?)?;
+    (v.abs() <= MAX_UNITS).then_some(v)
+}
+
+/// A free order with its integer price and resting quantity.
+#[derive(Clone, Copy)]
+struct Order<'a> {
+    /// Index in registry order (the general path's slot order).
+    idx: u8,
+    order: &'a WorkingOrder,
+    price: i64,
+    leaves: i64,
+}
+
+/// A desired quote with its integer price and quantity.
+#[derive(Clone, Copy)]
+struct Want<'q> {
+    quote: &'q Quote,
+    price: i64,
+    qty: i64,
+}
+
+/// One planned action.
+struct Step<'a> {
+    side: Side,
+    /// The order it moves or cancels (`None`: a create).
+    order: Option<Order<'a>>,
+    /// The quote it moves to or creates (`None`: a cancel).
+    want: Option<Want<'a>>,
+    /// A create's new id.
+    link_id: Option<OrderLinkId>,
+    /// Whether an amend sends a new quantity (a stage-2 strip clears it).
+    qty_changed: bool,
+    stage: u8,
+}
+
+impl Step<'_> {
+    fn old_leaves(&self) -> i64 {
+        self.order.map_or(0, |o| o.leaves)
+    }
+
+    fn new_leaves(&self) -> i64 {
+        match (self.want, self.order) {
+            (None, _) => 0,
+            (Some(_), Some(o)) if !self.qty_changed => o.leaves,
+            (Some(w), _) => w.qty,
+        }
+    }
+
+    fn price_changed(&self) -> bool {
+        matches!((self.order, self.want), (Some(o), Some(w)) if o.price != w.price)
+    }
+
+    fn is_noop(&self) -> bool {
+        self.order.is_some() && self.want.is_some() && !self.qty_changed && !self.price_changed()
+    }
+}
+
+/// Sort key putting the best price first.
+fn best_first(side: Side, price: i64) -> i64 {
+    match side {
+        Side::Buy => -price,
+        Side::Sell => price,
+    }
+}
+
+/// Stable insertion sort (the slices hold at most [`CAP`] entries).
+fn insertion_sort<T: Copy>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    for i in 1..v.len() {
+        let x = v[i];
+        let mut j = i;
+        while j > 0 && less(&x, &v[j - 1]) {
+            v[j] = v[j - 1];
+            j -= 1;
+        }
+        v[j] = x;
+    }
+}
+
+/// The steady-state diff, or `None` when the general path must run (see the module docs).
+pub(super) fn diff_steady(
+    inst: &Instrument,
+    desired: [&[Quote]; 2],
+    working: &WorkingOrders,
+    cfg: &DiffConfig,
+    ids: &mut LinkIdGen,
+) -> Option<Result<DiffOutcome, RouterError>> {
+    // Open orders in registry order, and the common scales.
+    let (mut price_scale, mut qty_scale) = (inst.tick_size.scale(), inst.lot_size.scale());
+    let mut refs: SmallVec<[&WorkingOrder; 2 * CAP]> = SmallVec::new();
+    for o in working.iter() {
+        let state = o.state();
+        if state.is_terminal() {
+            continue;
+        }
+        if state.is_frozen() || refs.len() == 2 * CAP {
+            return None;
+        }
+        price_scale = price_scale.max(o.price.scale());
+        qty_scale = qty_scale.max(o.qty.scale()).max(o.cum_exec_qty.scale());
+        refs.push(o);
+    }
+    for q in desired.into_iter().flatten() {
+        price_scale = price_scale.max(q.price.scale());
+        qty_scale = qty_scale.max(q.qty.scale());
+    }
+    let mut open: SmallVec<[Order<'_>; 2 * CAP]> = SmallVec::new();
+    for (idx, &o) in refs.iter().enumerate() {
+        open.push(Order {
+            idx: idx as u8,
+            order: o,
+            price: units(o.price, price_scale)?,
+            leaves: units(o.leaves_qty(), qty_scale)?,
+        });
+    }
+    let tolerance = units(inst.tick_size, price_scale)?.checked_mul(cfg.tolerance_ticks.into())?;
+    let mut wants: [SmallVec<[Want<'_>; CAP]>; 2] = Default::default();
+    for q in desired.into_iter().flatten() {
+        let side = &mut wants[q.side as usize];
+        if side.len() == CAP {
+            return None;
+        }
+        side.push(Want {
+            quote: q,
+            price: units(q.price, price_scale)?,
+            qty: units(q.qty, qty_scale)?,
+        });
+    }
+    let mut frees: [SmallVec<[Order<'_>; CAP]>; 2] = Default::default();
+    for o in &open {
+        let side = &mut frees[o.order.side as usize];
+        if side.len() == CAP {
+            return None;
+        }
+        side.push(*o);
+    }
+    // Twice the midpoint between the desired best bid and best ask.
+    let best_bid = wants[Side::Buy as usize].iter().map(|w| w.price).max();
+    let best_ask = wants[Side::Sell as usize].iter().map(|w| w.price).min();
+    let mid2 = best_bid.zip(best_ask).map(|(b, a)| b + a);
+
+    let mut out = DiffOutcome::default();
+    let mut plan: SmallVec<[Step<'_>; 2 * CAP]> = SmallVec::new();
+    for side in [Side::Buy, Side::Sell] {
+        let want = &mut wants[side as usize];
+        insertion_sort(want, |a, b| {
+            best_first(side, a.price) < best_first(side, b.price)
+        });
+        let free = &mut frees[side as usize];
+        insertion_sort(free, |a, b| {
+            (best_first(side, a.price), &a.order.link_id)
+                < (best_first(side, b.price), &b.order.link_id)
+        });
+        let keepable = |o: &Order<'_>| match side {
+            Side::Buy => mid2.is_none_or(|m| 2 * o.price < m),
+            Side::Sell => mid2.is_none_or(|m| 2 * o.price > m),
+        };
+        // Keep orders close enough with the same resting quantity (exact price first).
+        let mut used = [false; CAP];
+        for (i, w) in want.iter().enumerate() {
+            let exact = free
+                .iter()
+                .position(|o| o.price == w.price && o.leaves == w.qty && keepable(o));
+            let pick = exact.or_else(|| {
+                let mut best: Option<(usize, i64)> = None;
+                for (j, o) in free.iter().enumerate() {
+                    let dist = (o.price - w.price).abs();
+                    if o.leaves == w.qty
+                        && dist <= tolerance
+                        && keepable(o)
+                        && best.is_none_or(|(_, d)| dist < d)
+                    {
+                        best = Some((j, dist));
+                    }
+                }
+                best.map(|(j, _)| j)
+            });
+            if let Some(j) = pick {
+                free.remove(j);
+                used[i] = true;
+                out.kept += 1;
+            }
+        }
+        // Pair the rest best-to-best: amend pairs, create or cancel the surplus.
+        let mut paired = 0;
+        for (i, w) in want.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            let step = match free.get(paired) {
+                Some(o) => Step {
+                    side,
+                    order: Some(*o),
+                    want: Some(*w),
+                    link_id: None,
+                    qty_changed: w.qty != o.leaves,
+                    stage: 0,
+                },
+                None => {
+                    let link_id = match ids.next(&inst.symbol, side, w.quote.level) {
+                        Ok(id) => id,
+                        Err(e) => return Some(Err(e.into())),
+                    };
+                    Step {
+                        side,
+                        order: None,
+                        want: Some(*w),
+                        link_id: Some(link_id),
+                        qty_changed: true,
+                        stage: 0,
+                    }
+                }
+            };
+            plan.push(step);
+            paired += 1;
+        }
+        for o in free.iter().skip(paired) {
+            plan.push(Step {
+                side,
+                order: Some(*o),
+                want: None,
+                link_id: None,
+                qty_changed: false,
+                stage: 0,
+            });
+        }
+    }
+    assign_stages(&mut plan, &open);
+    let before = plan.len();
+    plan.retain(|s| !s.is_noop());
+    out.kept += before - plan.len();
+    if let Err(e) = check_no_cross(&plan, &open, price_scale) {
+        return Some(Err(e));
+    }
+    out.actions = Vec::with_capacity(plan.len());
+    for stage in 0..=MAX_STAGE {
+        for step in plan.iter_mut().filter(|s| s.stage == stage) {
+            out.actions.push(StagedAction {
+                stage,
+                action: into_action(step),
+            });
+        }
+    }
+    Some(Ok(out))
+}
+
+/// Stages as in the parent module's table, for free orders only.
+fn assign_stages(plan: &mut [Step<'_>], open: &[Order<'_>]) {
+    // Every price a side may show during the plan: each open order's, each move's target.
+    let mut bid_max: Option<i64> = None;
+    let mut ask_min: Option<i64> = None;
+    let prices = open
+        .iter()
+        .map(|o| (o.order.side, o.price))
+        .chain(plan.iter().filter_map(|s| Some((s.side, s.want?.price))));
+    for (side, price) in prices {
+        match side {
+            Side::Buy => bid_max = Some(bid_max.map_or(price, |m| m.max(price))),
+            Side::Sell => ask_min = Some(ask_min.map_or(price, |m| m.min(price))),
+        }
+    }
+    let mut reduces = [false; 2];
+    for s in plan.iter() {
+        reduces[s.side as usize] |= s.new_leaves() < s.old_leaves();
+    }
+    for s in plan.iter_mut() {
+        let Some(w) = s.want else {
+            s.stage = 0;
+            continue;
+        };
+        let from = s.order.map(|o| o.price);
+        let (safe, toward) = match s.side {
+            Side::Buy => {
+                let hi = from.map_or(w.price, |p| p.max(w.price));
+                (
+                    ask_min.is_none_or(|a| hi < a),
+                    from.is_none_or(|p| w.price > p),
+                )
+            }
+            Side::Sell => {
+                let lo = from.map_or(w.price, |p| p.min(w.price));
+                (
+                    bid_max.is_none_or(|b| lo > b),
+                    from.is_none_or(|p| w.price < p),
+                )
+            }
+        };
+        let increases = s.new_leaves() > s.old_leaves();
+        s.stage = match (
+            safe && (!increases || !reduces[s.side as usize]),
+            toward,
+            increases,
+        ) {
+            (true, _, _) => 0,
+            (false, false, false) => 1,
+            (false, false, true) => 2,
+            (false, true, false) => 3,
+            (false, true, true) => MAX_STAGE,
+        };
+    }
+    // Reductions before increases: a side that still reduces in stage 3 has its stage-2
+    // increases stripped to price-only amends.
+    for side in [Side::Buy, Side::Sell] {
+        let late_reduction = plan
+            .iter()
+            .any(|s| s.side == side && s.stage == 3 && s.new_leaves() < s.old_leaves());
+        if late_reduction {
+            for s in plan.iter_mut().filter(|s| s.side == side && s.stage == 2) {
+                s.qty_changed = false;
+                s.stage = 1;
+            }
+        }
+    }
+}
+
+/// Run the plan stage by stage and fail if a moved or created order would cross one of ours.
+fn check_no_cross(plan: &[Step<'_>], open: &[Order<'_>], scale: u32) -> Result<(), RouterError> {
+    let mut live: SmallVec<[(Side, i64, bool); 4 * CAP]> =
+        open.iter().map(|o| (o.order.side, o.price, true)).collect();
+    for stage in 0..=MAX_STAGE {
+        for s in plan.iter().filter(|s| s.stage == stage) {
+            let Some(w) = s.want else {
+                if let Some(o) = s.order {
+                    live[o.idx as usize].2 = false;
+                }
+                continue;
+            };
+            let me = match s.order {
+                Some(o) => {
+                    live[o.idx as usize].1 = w.price;
+                    o.idx as usize
+                }
+                None => {
+                    live.push((s.side, w.price, true));
+                    live.len() - 1
+                }
+            };
+            for (j, &(side, price, active)) in live.iter().enumerate() {
+                if j == me || !active || side == s.side {
+                    continue;
+                }
+                let (bid, ask) = match s.side {
+                    Side::Buy => (w.price, price),
+                    Side::Sell => (price, w.price),
+                };
+                if bid >= ask {
+                    return Err(RouterError::SelfCross {
+                        bid: Decimal::new(bid, scale),
+                        ask: Decimal::new(ask, scale),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn into_action(s: &mut Step<'_>) -> Action {
+    match (s.order, s.want) {
+        (None, Some(w)) => Action::Create {
+            link_id: s.link_id.take().expect("a create carries its id"),
+            quote: *w.quote,
+        },
+        (Some(o), None) => Action::Cancel {
+            link_id: o.order.link_id.clone(),
+            order_id: o.order.order_id.clone(),
+            side: o.order.side,
+            price: o.order.price,
+        },
+        (Some(o), Some(w)) => Action::Amend {
+            link_id: o.order.link_id.clone(),
+            order_id: o.order.order_id.clone(),
+            side: o.order.side,
+            from_price: o.order.price,
+            price: (w.price != o.price).then_some(w.quote.price),
+            qty: s.qty_changed.then(|| o.order.cum_exec_qty + w.quote.qty),
+            from_leaves: o.order.leaves_qty(),
+        },
+        (None, None) => unreachable!("a step has an order or a quote"),
+    }
+}
+
+#[cfg(test)]
+#[path = "diff_steady_tests.rs"]
+mod tests;
