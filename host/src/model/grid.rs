@@ -69,21 +69,23 @@ impl Grid {
         if s >= MAX_STEPS {
             return None;
         }
-        let nearest = s.round();
-        let off = (s - nearest).abs();
+        // `0 <= s < 2^53`: truncation is the floor, and `s - floor` is exact (no libm calls,
+        // which the baseline x86-64 target would make for `round`, `ceil` and `floor`).
+        let floor = s as i64;
+        let frac = s - floor as f64;
+        let nearest = floor + i64::from(frac >= 0.5);
+        let off = (s - nearest as f64).abs();
         let snap = (s * SNAP_REL_F64).min(SNAP_MAX_STEPS_F64);
         if (off - snap).abs() <= (s + 1.0) * REL_ERR {
             return None;
         }
-        let steps = if off <= snap {
+        Some(if off <= snap {
             nearest
         } else if up {
-            s.ceil()
+            floor + i64::from(frac > 0.0)
         } else {
-            s.floor()
-        };
-        // Exact: `steps` is a whole number below `MAX_STEPS`.
-        Some(steps as i64)
+            floor
+        })
     }
 }
 

@@ -152,6 +152,9 @@ pub fn quotes_on_grid(
         out.pulled = Some(reason.to_owned());
         return Ok(out);
     }
+    // One allocation per side (pushing from empty would grow them level by level).
+    out.bids.reserve_exact(ladder.bids().len());
+    out.asks.reserve_exact(ladder.asks().len());
     // Best bid and ask in ticks while every level took the integer path.
     let mut best: (Option<i64>, Option<i64>) = (None, None);
     let mut all_on_grid = true;

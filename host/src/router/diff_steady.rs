@@ -266,11 +266,12 @@ pub(super) fn diff_steady(
             });
         }
     }
-    assign_stages(&mut plan, &open);
+    let apart = assign_stages(&mut plan, &open);
     let before = plan.len();
     plan.retain(|s| !s.is_noop());
     out.kept += before - plan.len();
-    if let Err(e) = check_no_cross(&plan, &open, price_scale) {
+    // Every bid the plan may show is below every ask it may show: no order can cross.
+    if !apart && let Err(e) = check_no_cross(&plan, &open, price_scale) {
         return Some(Err(e));
     }
     out.actions = Vec::with_capacity(plan.len());
@@ -285,8 +286,9 @@ pub(super) fn diff_steady(
     Some(Ok(out))
 }
 
-/// Stages as in the parent module's table, for free orders only.
-fn assign_stages(plan: &mut [Step<'_>], open: &[Order<'_>]) {
+/// Stages as in the parent module's table, for free orders only. Returns whether the highest
+/// bid price the plan may show is below the lowest ask price it may show.
+fn assign_stages(plan: &mut [Step<'_>], open: &[Order<'_>]) -> bool {
     // Every price a side may show during the plan: each open order's, each move's target.
     let mut bid_max: Option<i64> = None;
     let mut ask_min: Option<i64> = None;
@@ -352,12 +354,13 @@ fn assign_stages(plan: &mut [Step<'_>], open: &[Order<'_>]) {
             }
         }
     }
+    bid_max.zip(ask_min).is_none_or(|(b, a)| b < a)
 }
 
 /// Run the plan stage by stage and fail if a moved or created order would cross one of ours.
 fn check_no_cross(plan: &[Step<'_>], open: &[Order<'_>], scale: u32) -> Result<(), RouterError> {
-    let mut live: SmallVec<[(Side, i64, bool); 4 * CAP]> =
-        open.iter().map(|o| (o.order.side, o.price, true)).collect();
+    let mut live: SmallVec<[(Side, i64, bool); 4 * CAP]> = SmallVec::new();
+    live.extend(open.iter().map(|o| (o.order.side, o.price, true)));
     for stage in 0..=MAX_STAGE {
         for s in plan.iter().filter(|s| s.stage == stage) {
             let Some(w) = s.want else {

@@ -189,6 +189,21 @@ fn limit_open_orders(limits: &HardLimits, desired: &mut DesiredQuotes, clamps: &
 /// every sum and comparison with such quantities as it would be).
 const MAX_QTY_UNITS: i128 = 10i128.pow(30);
 
+/// `10^k` for every `k` an `i128` holds (`None` beyond): a lookup instead of a multiplication
+/// loop.
+fn pow10(k: u32) -> Option<i128> {
+    const TABLE: [i128; 39] = {
+        let mut t = [1i128; 39];
+        let mut i = 1;
+        while i < 39 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    TABLE.get(k as usize).copied()
+}
+
 /// Quantities as integers at one scale.
 struct QtyUnits {
     scale: u32,
@@ -204,8 +219,7 @@ impl QtyUnits {
         let scale = values().map(|d| d.scale()).max()?;
         let fits = |d: Decimal| {
             !d.is_sign_negative()
-                && 10i128
-                    .checked_pow(scale - d.scale())
+                && pow10(scale - d.scale())
                     .and_then(|p| d.mantissa().checked_mul(p))
                     .is_some_and(|u| u <= MAX_QTY_UNITS)
         };
@@ -229,10 +243,10 @@ impl QtyUnits {
         let cap = MAX_QTY_UNITS * 1_000;
         let (m, s) = (d.mantissa(), d.scale());
         if s >= self.scale {
-            (m / 10i128.pow(s - self.scale)).min(cap)
+            // A scale gap beyond `i128` leaves nothing of `m` (at most 96 bits).
+            pow10(s - self.scale).map_or(0, |p| m / p).min(cap)
         } else {
-            10i128
-                .checked_pow(self.scale - s)
+            pow10(self.scale - s)
                 .and_then(|p| m.checked_mul(p))
                 .map_or(cap, |u| u.min(cap))
         }
@@ -246,7 +260,7 @@ impl QtyUnits {
 
 /// `d` (whose scale is at most `scale`, and which fits) in units of `10^-scale`.
 fn exact_units(d: Decimal, scale: u32) -> i128 {
-    d.mantissa() * 10i128.pow(scale - d.scale())
+    d.mantissa() * pow10(scale - d.scale()).expect("a checked scale")
 }
 
 /// [`apply_hard_limits`] in `Decimal` arithmetic throughout: the reference the integer path
