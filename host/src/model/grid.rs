@@ -89,6 +89,29 @@ impl Grid {
     }
 }
 
+/// Below this, an `f64` truncated to `i64` is its floor and `x - floor` is exact.
+const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
+
+/// `x.floor() as i64`, without the libm call the baseline x86-64 target makes, for
+/// `0 <= x < 2^53` (anything else goes through `floor`).
+pub fn floor_i64(x: f64) -> i64 {
+    if (0.0..TWO_POW_53).contains(&x) {
+        x as i64
+    } else {
+        x.floor() as i64
+    }
+}
+
+/// `x.ceil() as i64`, as [`floor_i64`].
+pub fn ceil_i64(x: f64) -> i64 {
+    if (0.0..TWO_POW_53).contains(&x) {
+        let t = x as i64;
+        t + i64::from((t as f64) < x)
+    } else {
+        x.ceil() as i64
+    }
+}
+
 /// `units · 10^-scale` without trailing zeros (as `Decimal::normalize` leaves it).
 fn normalized(mut units: i64, mut scale: u32) -> Decimal {
     while scale > 0 && units % 10 == 0 {
@@ -102,6 +125,45 @@ fn normalized(mut units: i64, mut scale: u32) -> Decimal {
 mod tests {
     use super::*;
     use rust_decimal_macros::dec;
+
+    #[test]
+    fn integer_floor_and_ceil_equal_libm() {
+        let values = [
+            0.0,
+            -0.0,
+            0.5,
+            1.0,
+            1.5,
+            2.0 - 1e-12,
+            123_456.000_001,
+            4.5e15,
+            9.007e15,
+            TWO_POW_53,
+            1e300,
+            -0.5,
+            -1.0,
+            -2.5,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let randoms = (0..100_000).map(|_| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            // Any bit pattern, or a value in steps with a fraction (the usual case).
+            if rng & 1 == 0 {
+                f64::from_bits(rng)
+            } else {
+                (rng >> 20) as f64 / 1024.0
+            }
+        });
+        for x in values.into_iter().chain(randoms) {
+            assert_eq!(floor_i64(x), x.floor() as i64, "floor {x:e}");
+            assert_eq!(ceil_i64(x), x.ceil() as i64, "ceil {x:e}");
+        }
+    }
 
     #[test]
     fn snaps_floors_ceils_and_normalises() {

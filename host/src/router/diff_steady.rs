@@ -15,8 +15,8 @@ use super::{Action, DiffConfig, DiffOutcome, MAX_STAGE, StagedAction};
 use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
 use crate::router::RouterError;
 use crate::router::state::{WorkingOrder, WorkingOrders};
+use arrayvec::ArrayVec;
 use rust_decimal::Decimal;
-use smallvec::SmallVec;
 
 /// Most quotes, and most orders, per side on this path.
 const CAP: usize = 16;
@@ -128,7 +128,7 @@ pub(super) fn diff_steady(
 ) -> Option<Result<DiffOutcome, RouterError>> {
     // Open orders in registry order, and the common scales.
     let (mut price_scale, mut qty_scale) = (inst.tick_size.scale(), inst.lot_size.scale());
-    let mut refs: SmallVec<[&WorkingOrder; 2 * CAP]> = SmallVec::new();
+    let mut refs: ArrayVec<&WorkingOrder, { 2 * CAP }> = ArrayVec::new();
     for o in working.iter() {
         let state = o.state();
         if state.is_terminal() {
@@ -145,7 +145,7 @@ pub(super) fn diff_steady(
         price_scale = price_scale.max(q.price.scale());
         qty_scale = qty_scale.max(q.qty.scale());
     }
-    let mut open: SmallVec<[Order<'_>; 2 * CAP]> = SmallVec::new();
+    let mut open: ArrayVec<Order<'_>, { 2 * CAP }> = ArrayVec::new();
     for (idx, &o) in refs.iter().enumerate() {
         open.push(Order {
             idx: idx as u8,
@@ -155,7 +155,7 @@ pub(super) fn diff_steady(
         });
     }
     let tolerance = units(inst.tick_size, price_scale)?.checked_mul(cfg.tolerance_ticks.into())?;
-    let mut wants: [SmallVec<[Want<'_>; CAP]>; 2] = Default::default();
+    let mut wants: [ArrayVec<Want<'_>, CAP>; 2] = Default::default();
     for q in desired.into_iter().flatten() {
         let side = &mut wants[q.side as usize];
         if side.len() == CAP {
@@ -167,7 +167,7 @@ pub(super) fn diff_steady(
             qty: units(q.qty, qty_scale)?,
         });
     }
-    let mut frees: [SmallVec<[Order<'_>; CAP]>; 2] = Default::default();
+    let mut frees: [ArrayVec<Order<'_>, CAP>; 2] = Default::default();
     for o in &open {
         let side = &mut frees[o.order.side as usize];
         if side.len() == CAP {
@@ -181,7 +181,8 @@ pub(super) fn diff_steady(
     let mid2 = best_bid.zip(best_ask).map(|(b, a)| b + a);
 
     let mut out = DiffOutcome::default();
-    let mut plan: SmallVec<[Step<'_>; 2 * CAP]> = SmallVec::new();
+    // A side plans one step per quote or order left unmatched: at most `CAP`.
+    let mut plan: ArrayVec<Step<'_>, { 2 * CAP }> = ArrayVec::new();
     for side in [Side::Buy, Side::Sell] {
         let want = &mut wants[side as usize];
         insertion_sort(want, |a, b| {
@@ -359,7 +360,7 @@ fn assign_stages(plan: &mut [Step<'_>], open: &[Order<'_>]) -> bool {
 
 /// Run the plan stage by stage and fail if a moved or created order would cross one of ours.
 fn check_no_cross(plan: &[Step<'_>], open: &[Order<'_>], scale: u32) -> Result<(), RouterError> {
-    let mut live: SmallVec<[(Side, i64, bool); 4 * CAP]> = SmallVec::new();
+    let mut live: ArrayVec<(Side, i64, bool), { 4 * CAP }> = ArrayVec::new();
     live.extend(open.iter().map(|o| (o.order.side, o.price, true)));
     for stage in 0..=MAX_STAGE {
         for s in plan.iter().filter(|s| s.stage == stage) {

@@ -5,6 +5,7 @@ use plugin_api::{Ladder, MAX_LADDER_LEVELS};
 use rust_decimal::Decimal;
 
 use crate::config::KillAction;
+use crate::model::grid::{ceil_i64, floor_i64};
 
 /// The ladder on the tick and lot grids (computed in floating point: only ever compared with
 /// the previous key, never used as a price), with the position and the kill state.
@@ -30,8 +31,8 @@ impl PlanKey {
             let mut out = [(0i64, 0i64); MAX_LADDER_LEVELS];
             for (o, l) in out.iter_mut().zip(levels) {
                 let t = l.price / tick;
-                let price = if up { t.ceil() } else { t.floor() };
-                *o = (price as i64, (l.size / lot).floor() as i64);
+                let price = if up { ceil_i64(t) } else { floor_i64(t) };
+                *o = (price, floor_i64(l.size / lot));
             }
             out
         };
