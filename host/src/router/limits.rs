@@ -94,7 +94,7 @@ pub fn apply_hard_limits(
             Side::Buy => &mut desired.bids,
             Side::Sell => &mut desired.asks,
         };
-        let Some(top) = quotes.iter().map(|q| q.price).max() else {
+        let Some(top) = quotes.iter().map(|q| q.price).max_by(cmp_decimal) else {
             continue;
         };
         let (cap, reason) = exposure_cap(limits, side, top);
@@ -104,8 +104,8 @@ pub fn apply_hard_limits(
         };
         let mut room_u = units.floor(room);
         let best_first = |a: &Quote, b: &Quote| match side {
-            Side::Buy => b.price.cmp(&a.price),
-            Side::Sell => a.price.cmp(&b.price),
+            Side::Buy => cmp_decimal(&b.price, &a.price),
+            Side::Sell => cmp_decimal(&a.price, &b.price),
         };
         let sorted = quotes.is_sorted_by(|a, b| best_first(a, b).is_le());
         if !sorted {
@@ -149,10 +149,7 @@ fn exposure_cap(limits: &HardLimits, side: Side, top: Decimal) -> (Decimal, Clam
         Side::Buy => (limits.max_long, ClampReason::MaxLong),
         Side::Sell => (limits.max_short, ClampReason::MaxShort),
     };
-    let notional_binds = top > Decimal::ZERO
-        && top
-            .checked_mul(qty_cap)
-            .is_none_or(|v| v > limits.max_notional);
+    let notional_binds = top > Decimal::ZERO && notional_exceeds(top, qty_cap, limits.max_notional);
     if notional_binds {
         (
             limits.max_notional.checked_div(top).unwrap_or(Decimal::MAX),
@@ -161,6 +158,35 @@ fn exposure_cap(limits: &HardLimits, side: Side, top: Decimal) -> (Decimal, Clam
     } else {
         (qty_cap, qty_reason)
     }
+}
+
+/// `a.cmp(b)`, comparing the mantissas when the scales are equal (prices on one tick usually
+/// are).
+fn cmp_decimal(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
+    if a.scale() == b.scale() {
+        a.mantissa().cmp(&b.mantissa())
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// Whether `price × qty` exceeds `cap` (or overflows), as `Decimal` arithmetic decides it: in
+/// integers when the product is exact there (scale at most 28, 96 bits), else in `Decimal`.
+fn notional_exceeds(price: Decimal, qty: Decimal, cap: Decimal) -> bool {
+    let scale = price.scale() + qty.scale();
+    let exact = price
+        .mantissa()
+        .checked_mul(qty.mantissa())
+        .filter(|p| scale <= 28 && p.unsigned_abs() < 1 << 96);
+    let compared = exact.and_then(|p| {
+        let c = cap.mantissa();
+        if scale >= cap.scale() {
+            Some(p > c.checked_mul(pow10(scale - cap.scale())?)?)
+        } else {
+            Some(p.checked_mul(pow10(cap.scale() - scale)?)? > c)
+        }
+    });
+    compared.unwrap_or_else(|| price.checked_mul(qty).is_none_or(|v| v > cap))
 }
 
 /// Open orders: drop the deepest level of the longer side until few enough remain.
@@ -536,8 +562,33 @@ mod tests {
         (0..max, 0u32..6).prop_map(|(m, s)| Decimal::new(m, s))
     }
 
+    /// A decimal from 96 random bits (often fewer) at a random scale.
+    fn any_decimal() -> impl Strategy<Value = Decimal> {
+        (any::<u64>(), any::<u32>(), 0u32..4, 0u32..=28, any::<bool>()).prop_map(
+            |(lo, hi, width, scale, negative)| {
+                let hi = if width == 0 { hi } else { 0 };
+                let lo = lo >> (20 * width);
+                Decimal::from_parts(lo as u32, (lo >> 32) as u32, hi, negative, scale)
+            },
+        )
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn notional_check_equals_decimal_arithmetic(
+            price in any_decimal(),
+            qty in any_decimal(),
+            cap in any_decimal(),
+        ) {
+            let decimal = price.checked_mul(qty).is_none_or(|v| v > cap);
+            prop_assert_eq!(notional_exceeds(price, qty, cap), decimal);
+            // And at the boundary: the cap equal to the product.
+            if let Some(v) = price.checked_mul(qty) {
+                prop_assert_eq!(notional_exceeds(price, qty, v), false);
+            }
+        }
+
         #[test]
         fn integer_path_equals_the_exact_path(
             (bids, asks) in arb_quotes(),
