@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use host::book::BookUpdate;
 use host::exchange::bybit::parse::{parse_orderbook, peek_topic};
 use host::exchange::bybit::sign::{Credentials, Secret};
-use host::exchange::bybit::ws::trade::trade_frame_with;
+use host::exchange::bybit::ws::trade::{trade_frame_with, trade_req_id};
 use host::model::{Category, Instrument, LinkIdGen};
 use host::plugin::{PluginLimits, PluginRuntime};
 use host::router::batch::{BatchConfig, OrderRequest, SymbolActions, plan_requests, record_sent};
@@ -327,7 +327,8 @@ impl Bench {
                     Transport::WsTrade => {
                         // As `TradeStreamHandle::request_with` builds it.
                         self.req_seq += 1;
-                        let req_id = format!("bench-{}", self.req_seq);
+                        // As the trade stream names requests: a base-36 start time, then a count.
+                        let req_id = trade_req_id("mio8x2k1", self.req_seq);
                         let op = io::ws_op(req.endpoint()).expect("trade op");
                         let frame = trade_frame_with(&req_id, now_ms, 5_000, op, |out| {
                             write_body(req, out)

@@ -564,13 +564,18 @@ mod tests {
 
     /// A decimal from 96 random bits (often fewer) at a random scale.
     fn any_decimal() -> impl Strategy<Value = Decimal> {
-        (any::<u64>(), any::<u32>(), 0u32..4, 0u32..=28, any::<bool>()).prop_map(
-            |(lo, hi, width, scale, negative)| {
+        (
+            any::<u64>(),
+            any::<u32>(),
+            0u32..4,
+            0u32..=28,
+            any::<bool>(),
+        )
+            .prop_map(|(lo, hi, width, scale, negative)| {
                 let hi = if width == 0 { hi } else { 0 };
                 let lo = lo >> (20 * width);
                 Decimal::from_parts(lo as u32, (lo >> 32) as u32, hi, negative, scale)
-            },
-        )
+            })
     }
 
     proptest! {

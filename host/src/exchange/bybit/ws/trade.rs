@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::model::text::{push_i64, push_u64};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -152,18 +153,37 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn base36(mut n: u64) -> String {
+fn base36(n: u64) -> String {
+    let mut out = String::new();
+    push_base36(&mut out, n);
+    out
+}
+
+/// Append `n` in base 36 (lower case), without allocating beyond `out`.
+fn push_base36(out: &mut String, mut n: u64) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = Vec::new();
+    // u64::MAX has 13 base-36 digits.
+    let mut buf = [0u8; 13];
+    let mut at = buf.len();
     loop {
-        out.push(DIGITS[(n % 36) as usize]);
+        at -= 1;
+        buf[at] = DIGITS[(n % 36) as usize];
         n /= 36;
         if n == 0 {
             break;
         }
     }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
+    out.extend(buf[at..].iter().map(|&b| char::from(b)));
+}
+
+/// The `reqId` of request `n` of a connection whose ids start with `prefix`: `prefix-n` with
+/// `n` in base 36.
+pub fn trade_req_id(prefix: &str, n: u64) -> String {
+    let mut out = String::with_capacity(prefix.len() + 14);
+    out.push_str(prefix);
+    out.push('-');
+    push_base36(&mut out, n);
+    out
 }
 
 /// A trade request frame: `{reqId, header{X-BAPI-TIMESTAMP, X-BAPI-RECV-WINDOW}, op, args}`
@@ -201,14 +221,14 @@ pub fn trade_frame_with(
     op: &str,
     write_arg: impl FnOnce(&mut String),
 ) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(384);
     out.push_str("{\"reqId\":");
     json_str(&mut out, req_id);
-    let _ = write!(
-        out,
-        ",\"header\":{{\"X-BAPI-TIMESTAMP\":\"{timestamp_ms}\",\"X-BAPI-RECV-WINDOW\":\"{recv_window_ms}\"}},\"op\":"
-    );
+    out.push_str(",\"header\":{\"X-BAPI-TIMESTAMP\":\"");
+    push_i64(&mut out, timestamp_ms);
+    out.push_str("\",\"X-BAPI-RECV-WINDOW\":\"");
+    push_u64(&mut out, recv_window_ms);
+    out.push_str("\"},\"op\":");
     json_str(&mut out, op);
     out.push_str(",\"args\":[");
     write_arg(&mut out);
@@ -259,7 +279,7 @@ impl TradeStreamHandle {
         }
         // Unique for the life of the process (Bybit answers 20006 to a repeated reqId).
         let n = self.ids.next.fetch_add(1, Ordering::Relaxed);
-        let req_id = format!("{}-{}", self.ids.prefix, base36(n));
+        let req_id = trade_req_id(&self.ids.prefix, n);
         let frame = trade_frame_with(&req_id, now_ms(), self.recv_window_ms, op, write_arg);
         let (tx, rx) = oneshot::channel();
         self.commands
@@ -530,8 +550,10 @@ mod tests {
         ] {
             assert_eq!(base36(n), want);
         }
+        assert_eq!(base36(u64::MAX), "3w5e11264sgsf");
+        assert_eq!(trade_req_id("lu0u6893", 36), "lu0u6893-10");
         // process prefix (ms since the epoch) + counter stays well under Bybit's 36 chars.
-        assert!(format!("{}-{}", base36(i64::MAX as u64), base36(u64::MAX)).len() <= 36);
+        assert!(trade_req_id(&base36(i64::MAX as u64), u64::MAX).len() <= 36);
     }
 
     #[test]
