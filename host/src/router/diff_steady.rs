@@ -108,6 +108,10 @@ fn best_first(side: Side, price: i64) -> i64 {
 /// Stable insertion sort (the slices hold at most [`CAP`] entries).
 fn insertion_sort<T: Copy>(v: &mut [T], less: impl Fn(&T, &T) -> bool) {
     for i in 1..v.len() {
+        if !less(&v[i], &v[i - 1]) {
+            // In place already (the usual case: ladders come best first).
+            continue;
+        }
         let x = v[i];
         let mut j = i;
         while j > 0 && less(&x, &v[j - 1]) {

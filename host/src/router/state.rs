@@ -257,6 +257,7 @@ impl WorkingOrder {
     }
 
     /// The current state.
+    #[inline]
     pub fn state(&self) -> OrderState {
         match self.lifecycle {
             Lifecycle::Filled => return OrderState::Filled,
@@ -293,6 +294,7 @@ impl WorkingOrder {
     }
 
     /// Quantity still resting: `qty - cum_exec_qty` (zero once terminal).
+    #[inline]
     pub fn leaves_qty(&self) -> Decimal {
         if self.lifecycle.rank() == 2 {
             Decimal::ZERO
