@@ -219,15 +219,15 @@ impl RateLimiter {
     }
 
     fn entry(&mut self, key: LimitKey) -> &mut Window {
-        let limit = self
-            .overrides
-            .get(&key)
-            .copied()
-            .unwrap_or_else(|| default_limit(key));
-        let reserve_pct = self.reserve_pct;
-        self.windows
-            .entry(key)
-            .or_insert_with(|| Window::new(limit, reserve_pct))
+        // The limit is read when the window is made (setting an override drops the window).
+        let (overrides, reserve_pct) = (&self.overrides, self.reserve_pct);
+        self.windows.entry(key).or_insert_with(|| {
+            let limit = overrides
+                .get(&key)
+                .copied()
+                .unwrap_or_else(|| default_limit(key));
+            Window::new(limit, reserve_pct)
+        })
     }
 
     /// The window of `key` with what left it by `now_ms` removed.
