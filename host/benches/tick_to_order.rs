@@ -304,8 +304,8 @@ impl Bench {
                 actions: &out.actions,
             }];
             let plan = plan_requests(&actions, &mut self.limiter, now_ms, &self.batch);
-            for (_, action) in &plan.sent {
-                record_sent(&mut state.working, action, now_ms).expect("record");
+            for sent in &plan.sent {
+                record_sent(&mut state.working, &sent.of(&actions).action, now_ms).expect("record");
             }
             requests = plan.requests;
             let t5 = stamp(stamped);

@@ -152,13 +152,29 @@ pub struct Deferred {
     pub reason: DeferReason,
 }
 
+/// Where a sent action is in the input of [`plan_requests`]: `symbols[symbol].actions[action]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentAction {
+    /// Index of the symbol in the input.
+    pub symbol: usize,
+    /// Index of the action in that symbol's actions.
+    pub action: usize,
+}
+
+impl SentAction {
+    /// The action, looked up in the same input `symbols` the plan was made from.
+    pub fn of<'a>(self, symbols: &[SymbolActions<'a>]) -> &'a StagedAction {
+        &symbols[self.symbol].actions[self.action]
+    }
+}
+
 /// What to send now and what waits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     /// Requests to send now, cancels first; their budget is already charged.
     pub requests: Vec<OrderRequest>,
-    /// Every action inside `requests`, with its symbol, for [`record_sent`].
-    pub sent: Vec<(Arc<str>, Action)>,
+    /// Every action inside `requests`, as indices into the input, for [`record_sent`].
+    pub sent: Vec<SentAction>,
     /// Actions that wait.
     pub deferred: Vec<Deferred>,
 }
@@ -166,6 +182,7 @@ pub struct Plan {
 struct Item<'a> {
     symbol: &'a Arc<str>,
     action: &'a StagedAction,
+    at: SentAction,
 }
 
 /// Plan the requests for `symbols` at `now_ms`, charging `limiter`.
@@ -175,15 +192,20 @@ pub fn plan_requests(
     now_ms: i64,
     cfg: &BatchConfig,
 ) -> Plan {
-    let mut plan = Plan::default();
+    let total = symbols.iter().map(|s| s.actions.len()).sum();
+    let mut plan = Plan {
+        requests: Vec::with_capacity(1),
+        sent: Vec::with_capacity(total),
+        deferred: Vec::new(),
+    };
     // kind 0 cancel, 1 amend, 2 create; per category
     // On the stack: a batch's worth of orders per group (more spill to the heap).
     let mut groups: [[smallvec::SmallVec<[Item<'_>; 20]>; 2]; 3] = Default::default();
-    for sa in symbols {
+    for (si, sa) in symbols.iter().enumerate() {
         let Some(first) = sa.actions.iter().map(|a| a.stage).min() else {
             continue;
         };
-        for a in sa.actions {
+        for (ai, a) in sa.actions.iter().enumerate() {
             if a.stage > first {
                 plan.deferred
                     .push(defer(&sa.symbol, a, DeferReason::LaterStage));
@@ -197,6 +219,10 @@ pub fn plan_requests(
             groups[kind][category_index(sa.category)].push(Item {
                 symbol: &sa.symbol,
                 action: a,
+                at: SentAction {
+                    symbol: si,
+                    action: ai,
+                },
             });
         }
     }
@@ -230,11 +256,7 @@ pub fn plan_requests(
                 };
                 let (chunk, tail) = rest.split_at(n);
                 plan.requests.push(build(category, chunk, batched, cfg));
-                plan.sent.extend(
-                    chunk
-                        .iter()
-                        .map(|it| (it.symbol.clone(), it.action.action.clone())),
-                );
+                plan.sent.extend(chunk.iter().map(|it| it.at));
                 rest = tail;
             }
         }
@@ -307,16 +329,17 @@ fn build(category: Category, chunk: &[Item<'_>], batched: bool, cfg: &BatchConfi
         (Action::Create { .. }, false) => {
             OrderRequest::Create(category, create(first).expect("a create"))
         }
-        (Action::Cancel { .. }, true) => {
-            OrderRequest::CancelBatch(category, chunk.iter().filter_map(cancel).collect())
-        }
-        (Action::Amend { .. }, true) => {
-            OrderRequest::AmendBatch(category, chunk.iter().filter_map(amend).collect())
-        }
-        (Action::Create { .. }, true) => {
-            OrderRequest::CreateBatch(category, chunk.iter().filter_map(create).collect())
-        }
+        (Action::Cancel { .. }, true) => OrderRequest::CancelBatch(category, each(chunk, cancel)),
+        (Action::Amend { .. }, true) => OrderRequest::AmendBatch(category, each(chunk, amend)),
+        (Action::Create { .. }, true) => OrderRequest::CreateBatch(category, each(chunk, create)),
     }
+}
+
+/// The orders `build` makes of `chunk`, in one allocation.
+fn each<T>(chunk: &[Item<'_>], build: impl Fn(&Item<'_>) -> Option<T>) -> Vec<T> {
+    let mut out = Vec::with_capacity(chunk.len());
+    out.extend(chunk.iter().filter_map(build));
+    out
 }
 
 /// Record in the symbol's registry that `action` was sent at `now_ms` (pending states).

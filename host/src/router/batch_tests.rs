@@ -325,12 +325,15 @@ mod props {
                 prop_assert!(units <= limit, "{:?} {:?}: {} > {}", e, c, units, limit);
             }
             // Only each symbol's lowest stage is sent, cancels first.
-            for (sym, action) in &plan.sent {
-                let i: usize = sym[1..].parse().unwrap();
-                let min = syms[i].1.iter().map(|a| a.stage).min().unwrap();
-                let stage = syms[i].1.iter().find(|a| &a.action == action).unwrap().stage;
-                prop_assert_eq!(stage, min);
+            for sent in &plan.sent {
+                let min = syms[sent.symbol].1.iter().map(|a| a.stage).min().unwrap();
+                prop_assert_eq!(sent.of(&sa).stage, min);
             }
+            // Every action is sent at most once.
+            let mut seen: Vec<_> = plan.sent.iter().map(|s| (s.symbol, s.action)).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            prop_assert_eq!(seen.len(), plan.sent.len());
             let kinds: Vec<u8> = plan.requests.iter().map(|r| match r.endpoint() {
                 E::Cancel | E::CancelBatch => 0,
                 E::Amend | E::AmendBatch => 1,

@@ -99,9 +99,10 @@ proptest! {
             let now_ms = i as i64 * 1_000;
             let symbols = [SymbolActions { symbol: "BTCUSDT".into(), category: Category::Linear, actions: &out.actions }];
             let plan = plan_requests(&symbols, &mut limiter, now_ms, &BatchConfig::default());
-            for (_, action) in plan.sent {
-                record_sent(&mut working, &action, now_ms).unwrap();
-                in_flight.push(action);
+            for sent in plan.sent {
+                let action = &sent.of(&symbols).action;
+                record_sent(&mut working, action, now_ms).unwrap();
+                in_flight.push(action.clone());
             }
             // The exchange executes some in-flight requests, in a scrambled order.
             let n = executed.min(in_flight.len());

@@ -976,16 +976,14 @@ impl Runtime {
             })
             .collect();
         let plan = plan_requests(&actions, &mut self.limiter, now, &self.cfg.batch);
-        drop(actions);
-        self.queue_budget_waits(&plan.deferred);
-        for (symbol, action) in &plan.sent {
-            let Some(&i) = self.index.get(symbol) else {
-                continue;
-            };
-            if let Err(e) = record_sent(&mut self.symbols[i].working, action, now) {
-                warn!(%symbol, error = %e, "cannot record a sent action");
+        for sent in &plan.sent {
+            let s = &mut self.symbols[outcomes[sent.symbol].0];
+            if let Err(e) = record_sent(&mut s.working, &sent.of(&actions).action, now) {
+                warn!(symbol = %s.symbol, error = %e, "cannot record a sent action");
             }
         }
+        drop(actions);
+        self.queue_budget_waits(&plan.deferred);
         for req in plan.requests {
             self.spawn_request(req);
         }

@@ -221,7 +221,8 @@ pub fn trade_frame_with(
     op: &str,
     write_arg: impl FnOnce(&mut String),
 ) -> String {
-    let mut out = String::with_capacity(384);
+    // Room for a batch of three or four amends: a regrowth costs more than the spare bytes.
+    let mut out = String::with_capacity(512);
     out.push_str("{\"reqId\":");
     json_str(&mut out, req_id);
     out.push_str(",\"header\":{\"X-BAPI-TIMESTAMP\":\"");
@@ -238,7 +239,7 @@ pub fn trade_frame_with(
 
 /// `s` as a JSON string literal.
 fn json_str(out: &mut String, s: &str) {
-    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+    if crate::model::text::json_plain(s) {
         out.push('"');
         out.push_str(s);
         out.push('"');
