@@ -131,7 +131,8 @@ fn header(title: &str) {
 
 struct Bench {
     states: Vec<SymbolState>,
-    index: HashMap<Arc<str>, usize>,
+    /// Symbol -> state, hashed as the runtime's index is (foldhash).
+    index: HashMap<Arc<str>, usize, foldhash::fast::RandomState>,
     streams: Vec<stream_gen::Stream>,
     ids: LinkIdGen,
     limiter: RateLimiter,
