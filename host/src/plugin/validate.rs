@@ -54,11 +54,13 @@ fn check_side(
     levels: &[Level],
     better: impl Fn(f64, f64) -> bool,
 ) -> Result<(), String> {
+    // `0 < x < inf` is false for NaN too: two compares instead of a classification.
+    let positive_finite = |x: f64| x > 0.0 && x < f64::INFINITY;
     for (i, level) in levels.iter().enumerate() {
-        if !level.price.is_finite() || level.price <= 0.0 {
+        if !positive_finite(level.price) {
             return Err(format!("{name} level {i} has price {}", level.price));
         }
-        if !level.size.is_finite() || level.size <= 0.0 {
+        if !positive_finite(level.size) {
             return Err(format!("{name} level {i} has size {}", level.size));
         }
         if i > 0 && !better(levels[i - 1].price, level.price) {
@@ -98,6 +100,20 @@ mod tests {
             (&[(98.0, 1.0)], &[(102.0, 1.0)], None),
             (&[(f64::NAN, 1.0)], &[], Some("bid level 0 has price NaN")),
             (&[(98.0, -1.0)], &[], Some("bid level 0 has size -1")),
+            (&[(0.0, 1.0)], &[], Some("bid level 0 has price 0")),
+            (
+                &[(f64::INFINITY, 1.0)],
+                &[],
+                Some("bid level 0 has price inf"),
+            ),
+            (&[(98.0, -0.0)], &[], Some("bid level 0 has size -0")),
+            (
+                &[],
+                &[(f64::NEG_INFINITY, 1.0)],
+                Some("ask level 0 has price -inf"),
+            ),
+            (&[], &[(102.0, f64::NAN)], Some("ask level 0 has size NaN")),
+            (&[(98.0, f64::MIN_POSITIVE / 2.0)], &[], None),
             (
                 &[],
                 &[(102.0, f64::INFINITY)],
