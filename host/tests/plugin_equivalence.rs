@@ -1,8 +1,10 @@
 //! The WASM and native builds of each strategy produce identical ladders for the same inputs,
-//! and state saved by one build restores into the other.
+//! state saved by one build restores into the other, and WASM instances quote the same whether
+//! their memory comes from the pool or is mapped on demand.
 
 mod common;
 
+use host::plugin::wasm::Allocation;
 use host::plugin::{PluginLimits, PluginRuntime, StrategyInstance};
 use plugin_api::{Fill, Ladder, SIDE_BUY, SIDE_SELL};
 
@@ -128,5 +130,26 @@ fn state_saved_by_one_build_restores_into_the_other() {
                 "{name} step {step}: restored instance quotes differently"
             );
         }
+    }
+}
+
+#[test]
+fn on_demand_memory_quotes_as_the_pool_does() {
+    let pooled = PluginRuntime::new(PluginLimits::default()).unwrap();
+    let on_demand = PluginRuntime::with_allocation(PluginLimits::default(), Allocation::OnDemand)
+        .expect("on-demand engine");
+    for &(name, lib) in STRATEGIES {
+        let params = params(name);
+        let path = common::wasm_plugin(lib);
+        let mut a = pooled.load(&path).unwrap().instantiate(&params).unwrap();
+        let mut b = on_demand.load(&path).unwrap().instantiate(&params).unwrap();
+        let mut stream = common::ViewStream::new(7);
+        let mut quoted = 0;
+        for step in 0..1_000 {
+            let ladder = same(step, name, &mut a, &mut b, &stream.next_input());
+            quoted += usize::from(!ladder.bids().is_empty() || !ladder.asks().is_empty());
+        }
+        assert!(quoted > 900, "{name}: only {quoted} of 1000 views quoted");
+        assert_eq!(a.save_state().unwrap(), b.save_state().unwrap(), "{name}");
     }
 }

@@ -59,6 +59,20 @@ impl PluginRuntime {
         Ok(Self { engine, limits })
     }
 
+    /// A runtime with its own WASM engine, whose instances get their memory as `allocation`
+    /// says (the process-wide engine of [`Self::new`] pools them when it can).
+    pub fn with_allocation(
+        limits: PluginLimits,
+        allocation: wasm::Allocation,
+    ) -> Result<Self, PluginError> {
+        let engine =
+            WasmEngine::with_allocation(allocation).map_err(|e| PluginError::BadInterface {
+                path: PathBuf::from("<engine>"),
+                reason: format!("cannot start the WASM engine: {e:#}"),
+            })?;
+        Ok(Self { engine, limits })
+    }
+
     /// The limits applied to new instances.
     pub fn limits(&self) -> &PluginLimits {
         &self.limits

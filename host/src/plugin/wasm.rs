@@ -46,6 +46,17 @@ pub const POOL_MEMORY_BYTES: usize = 1 << 30;
 /// Deadline of the calls off the hot path (create, update, save and restore state).
 pub const SLOW_CALL_DEADLINE: Duration = Duration::from_millis(100);
 
+/// Where WASM instances get their memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// A pool of [`MAX_WASM_INSTANCES`] slots reserved up front (virtual memory only, about
+    /// 4 TiB of address space), reused with their pages reset: instantiation is cheap.
+    Pooled,
+    /// Each instance maps its memory when it is created (slower instantiation; for hosts that
+    /// cannot reserve the pool).
+    OnDemand,
+}
+
 /// A wasmtime engine with epoch interruption and its ticker thread.
 #[derive(Clone)]
 pub struct WasmEngine {
@@ -63,15 +74,21 @@ impl WasmEngine {
 
     /// Create an engine and start its epoch ticker (which stops when the engine is dropped).
     ///
-    /// Instances come from a pooling allocator: [`MAX_WASM_INSTANCES`] slots reserved up front
-    /// (virtual memory only), reused with their pages reset, which makes instantiation cheap.
+    /// Instances come from a pooling allocator ([`Allocation::Pooled`]). Where the pool's
+    /// address space cannot be reserved (a capped `ulimit -v`, valgrind), the engine says so in
+    /// a warning and allocates each instance's memory on demand instead.
     pub fn new() -> Result<Self, wasmtime::Error> {
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_core_instances(MAX_WASM_INSTANCES)
-            .total_memories(MAX_WASM_INSTANCES)
-            .total_tables(MAX_WASM_INSTANCES)
-            .max_memory_size(POOL_MEMORY_BYTES)
-            .linear_memory_keep_resident(1 << 20);
+        Self::with_allocation(Allocation::Pooled).or_else(|e| {
+            tracing::warn!(
+                error = %format!("{e:#}"),
+                "cannot reserve the WASM instance pool; instances map their memory on demand"
+            );
+            Self::with_allocation(Allocation::OnDemand)
+        })
+    }
+
+    /// Create an engine whose instances get their memory as `allocation` says.
+    pub fn with_allocation(allocation: Allocation) -> Result<Self, wasmtime::Error> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         // Modules arrive optimised by LLVM; Cranelift's own optimisations (e-graph GVN/LICM)
@@ -80,10 +97,25 @@ impl WasmEngine {
         config.cranelift_opt_level(wasmtime::OptLevel::None);
         // Traps are reported by kind, not by wasm offset: skip the address map (faster compiles).
         config.generate_address_map(false);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        // Pool slots are fixed reservations, so memories never move; saying so lets compiled
-        // code treat the base as invariant and lets the host keep the base address per
-        // instance (see `GuestPtr`).
+        match allocation {
+            Allocation::Pooled => {
+                let mut pool = PoolingAllocationConfig::default();
+                pool.total_core_instances(MAX_WASM_INSTANCES)
+                    .total_memories(MAX_WASM_INSTANCES)
+                    .total_tables(MAX_WASM_INSTANCES)
+                    .max_memory_size(POOL_MEMORY_BYTES)
+                    .linear_memory_keep_resident(1 << 20);
+                config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            }
+            // Each memory reserves the largest size a pool slot holds, so it can grow in place
+            // up to the same cap.
+            Allocation::OnDemand => {
+                config.memory_reservation(POOL_MEMORY_BYTES as u64);
+            }
+        }
+        // Pool slots (and on-demand reservations) are fixed, so memories never move; saying so
+        // lets compiled code treat the base as invariant and lets the host keep the base
+        // address per instance (see `GuestPtr`).
         config.memory_may_move(false);
         let engine = Engine::new(&config)?;
         let weak = engine.weak();
