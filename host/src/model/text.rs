@@ -33,7 +33,7 @@ fn digits_u64(mut v: u64, buf: &mut [u8]) -> usize {
 }
 
 /// The decimal digits of `v` (any width), right-aligned in `buf`; returns where they start.
-fn digits_u128(mut v: u128, buf: &mut [u8; 39]) -> usize {
+fn digits_u128(mut v: u128, buf: &mut [u8]) -> usize {
     // 128-bit division is a library call: peel 19-digit blocks down to a `u64`.
     const BLOCK: u128 = 10_000_000_000_000_000_000;
     let mut end = buf.len();
@@ -74,9 +74,16 @@ pub fn push_u64(out: &mut String, v: u64) {
 /// zero of any sign): the same text as `d.normalize().to_string()`.
 pub fn push_decimal(out: &mut String, d: Decimal) {
     let mut scale = d.scale() as usize;
-    let mut buf = [0u8; 39];
-    // Prices and quantities fit a `u64` mantissa: strip zeros and write digits in 64 bits.
-    let at = match u64::try_from(d.mantissa().unsigned_abs()) {
+    // Written right to left: fraction digits, the point, the whole part, the sign. A mantissa
+    // has at most 29 digits and the fraction at most 28, so 32 bytes would do.
+    let mut buf = [0u8; 40];
+    let mut at = buf.len();
+    let mut put = |b: u8| {
+        at -= 1;
+        buf[at] = b;
+    };
+    // Prices and quantities fit 64 bits; 128-bit division is a library call.
+    let whole = match u64::try_from(d.mantissa().unsigned_abs()) {
         Ok(mut m) => {
             while scale > 0 && m.is_multiple_of(10) {
                 m /= 10;
@@ -86,7 +93,11 @@ pub fn push_decimal(out: &mut String, d: Decimal) {
                 out.push('0');
                 return;
             }
-            digits_u64(m, &mut buf)
+            for _ in 0..scale {
+                put(b'0' + (m % 10) as u8);
+                m /= 10;
+            }
+            u128::from(m)
         }
         Err(_) => {
             let mut m = d.mantissa().unsigned_abs();
@@ -94,35 +105,27 @@ pub fn push_decimal(out: &mut String, d: Decimal) {
                 m /= 10;
                 scale -= 1;
             }
-            digits_u128(m, &mut buf)
+            for _ in 0..scale {
+                put(b'0' + (m % 10) as u8);
+                m /= 10;
+            }
+            m
         }
     };
-    let digits = &buf[at..];
-    // At most a sign, "0." and 28 zeros, and 39 digits.
-    let mut text = [0u8; 72];
-    let mut n = 0;
-    let mut put = |bytes: &[u8]| {
-        text[n..n + bytes.len()].copy_from_slice(bytes);
-        n += bytes.len();
+    if scale > 0 {
+        put(b'.');
+    }
+    let mut at = if whole == 0 {
+        put(b'0');
+        at
+    } else {
+        digits_u128(whole, &mut buf[..at])
     };
     if d.is_sign_negative() {
-        put(b"-");
+        at -= 1;
+        buf[at] = b'-';
     }
-    if scale == 0 {
-        put(digits);
-    } else if digits.len() > scale {
-        let (whole, frac) = digits.split_at(digits.len() - scale);
-        put(whole);
-        put(b".");
-        put(frac);
-    } else {
-        put(b"0.");
-        for _ in digits.len()..scale {
-            put(b"0");
-        }
-        put(digits);
-    }
-    push_ascii(out, &text[..n]);
+    push_ascii(out, &buf[at..]);
 }
 
 /// Whether `value` can go between JSON quotes as is (no control character, quote or
@@ -148,9 +151,13 @@ pub fn json_plain(value: &str) -> bool {
         .all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
-fn push_ascii(out: &mut String, digits: &[u8]) {
-    // Only ASCII digits reach here.
-    out.push_str(std::str::from_utf8(digits).unwrap_or_default());
+fn push_ascii(out: &mut String, text: &[u8]) {
+    // Byte by byte: for a dozen ASCII bytes this is cheaper than validating them as UTF-8 and
+    // copying them with `memcpy`.
+    out.reserve(text.len());
+    for &b in text {
+        out.push(char::from(b));
+    }
 }
 
 #[cfg(test)]

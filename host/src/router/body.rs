@@ -52,47 +52,39 @@ fn create(out: &mut String, o: &CreateOrder) {
     key_str(out, "\"symbol\":\"", &o.symbol);
     out.push_str(",\"side\":\"");
     out.push_str(o.side.as_str());
-    out.push_str("\",\"orderType\":\"Limit\",");
-    key_decimal(out, "\"qty\":\"", o.qty);
-    out.push(',');
-    key_decimal(out, "\"price\":\"", o.price);
-    out.push_str(",\"timeInForce\":\"");
+    key_decimal(out, "\",\"orderType\":\"Limit\",\"qty\":\"", o.qty);
+    key_decimal(out, ",\"price\":\"", o.price);
     out.push_str(match o.time_in_force {
-        TimeInForce::PostOnly => "PostOnly",
-        TimeInForce::Gtc => "GTC",
+        TimeInForce::PostOnly => ",\"timeInForce\":\"PostOnly\",",
+        TimeInForce::Gtc => ",\"timeInForce\":\"GTC\",",
     });
-    out.push_str("\",");
     key_str(out, "\"orderLinkId\":\"", o.link_id.as_str());
 }
 
 fn amend(out: &mut String, o: &AmendOrder) {
     key_str(out, "\"symbol\":\"", &o.symbol);
-    out.push(',');
     match &o.order_id {
-        Some(id) => key_str(out, "\"orderId\":\"", id),
-        None => key_str(out, "\"orderLinkId\":\"", o.link_id.as_str()),
+        Some(id) => key_str(out, ",\"orderId\":\"", id),
+        None => key_str(out, ",\"orderLinkId\":\"", o.link_id.as_str()),
     }
     if let Some(p) = o.price {
-        out.push(',');
-        key_decimal(out, "\"price\":\"", p);
+        key_decimal(out, ",\"price\":\"", p);
     }
     if let Some(q) = o.qty {
-        out.push(',');
-        key_decimal(out, "\"qty\":\"", q);
+        key_decimal(out, ",\"qty\":\"", q);
     }
 }
 
 fn cancel(out: &mut String, o: &CancelOrder) {
     key_str(out, "\"symbol\":\"", &o.symbol);
-    out.push(',');
     match &o.order_id {
-        Some(id) => key_str(out, "\"orderId\":\"", id),
-        None => key_str(out, "\"orderLinkId\":\"", o.link_id.as_str()),
+        Some(id) => key_str(out, ",\"orderId\":\"", id),
+        None => key_str(out, ",\"orderLinkId\":\"", o.link_id.as_str()),
     }
 }
 
 /// `"key":"value"` with the value escaped as JSON requires; `open` is the text up to the
-/// value's opening quote (`"key":"`).
+/// value's opening quote (`"key":"`, with the comma before it if any).
 fn key_str(out: &mut String, open: &str, value: &str) {
     out.push_str(open);
     if text::json_plain(value) {
@@ -116,7 +108,7 @@ fn escape_into(out: &mut String, value: &str) {
     }
 }
 
-/// `"key":"1.25"` (normalised: no trailing zeros); `open` is `"key":"`.
+/// `"key":"1.25"` (normalised: no trailing zeros); `open` is as for [`key_str`].
 fn key_decimal(out: &mut String, open: &str, d: Decimal) {
     out.push_str(open);
     text::push_decimal(out, d);
