@@ -83,7 +83,7 @@ pub fn push_decimal(out: &mut String, d: Decimal) {
         buf[at] = b;
     };
     // Prices and quantities fit 64 bits; 128-bit division is a library call.
-    let whole = match u64::try_from(d.mantissa().unsigned_abs()) {
+    let mut at = match u64::try_from(d.mantissa().unsigned_abs()) {
         Ok(mut m) => {
             while scale > 0 && m.is_multiple_of(10) {
                 m /= 10;
@@ -97,7 +97,15 @@ pub fn push_decimal(out: &mut String, d: Decimal) {
                 put(b'0' + (m % 10) as u8);
                 m /= 10;
             }
-            u128::from(m)
+            if scale > 0 {
+                put(b'.');
+            }
+            if m == 0 {
+                put(b'0');
+                at
+            } else {
+                digits_u64(m, &mut buf[..at])
+            }
         }
         Err(_) => {
             let mut m = d.mantissa().unsigned_abs();
@@ -109,17 +117,16 @@ pub fn push_decimal(out: &mut String, d: Decimal) {
                 put(b'0' + (m % 10) as u8);
                 m /= 10;
             }
-            m
+            if scale > 0 {
+                put(b'.');
+            }
+            if m == 0 {
+                put(b'0');
+                at
+            } else {
+                digits_u128(m, &mut buf[..at])
+            }
         }
-    };
-    if scale > 0 {
-        put(b'.');
-    }
-    let mut at = if whole == 0 {
-        put(b'0');
-        at
-    } else {
-        digits_u128(whole, &mut buf[..at])
     };
     if d.is_sign_negative() {
         at -= 1;
@@ -152,12 +159,8 @@ pub fn json_plain(value: &str) -> bool {
 }
 
 fn push_ascii(out: &mut String, text: &[u8]) {
-    // Byte by byte: for a dozen ASCII bytes this is cheaper than validating them as UTF-8 and
-    // copying them with `memcpy`.
-    out.reserve(text.len());
-    for &b in text {
-        out.push(char::from(b));
-    }
+    // Only ASCII reaches here.
+    out.push_str(std::str::from_utf8(text).unwrap_or_default());
 }
 
 #[cfg(test)]
