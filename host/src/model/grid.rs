@@ -112,13 +112,33 @@ pub fn ceil_i64(x: f64) -> i64 {
     }
 }
 
-/// `units · 10^-scale` without trailing zeros (as `Decimal::normalize` leaves it).
-fn normalized(mut units: i64, mut scale: u32) -> Decimal {
+/// `units · 10^-scale` without trailing zeros (as `Decimal::normalize` leaves it); `scale` is at
+/// most 28.
+pub fn normalized(mut units: i64, mut scale: u32) -> Decimal {
     while scale > 0 && units % 10 == 0 {
         units /= 10;
         scale -= 1;
     }
-    Decimal::new(units, scale)
+    decimal_from_i64(units, scale)
+}
+
+/// `a.cmp(b)`, comparing the mantissas when the scales are equal (prices on one tick usually
+/// are; `Decimal`'s own comparison is an out-of-line call that rescales).
+#[inline]
+pub fn cmp_decimal(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
+    if a.scale() == b.scale() {
+        a.mantissa().cmp(&b.mantissa())
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// `Decimal::new(units, scale)` for `scale <= 28`, built from its parts inline (`Decimal::new` is
+/// an out-of-line call; the result is the same value and representation).
+#[inline]
+pub fn decimal_from_i64(units: i64, scale: u32) -> Decimal {
+    let abs = units.unsigned_abs();
+    Decimal::from_parts(abs as u32, (abs >> 32) as u32, 0, units < 0, scale)
 }
 
 #[cfg(test)]
@@ -162,6 +182,32 @@ mod tests {
         for x in values.into_iter().chain(randoms) {
             assert_eq!(floor_i64(x), x.floor() as i64, "floor {x:e}");
             assert_eq!(ceil_i64(x), x.ceil() as i64, "ceil {x:e}");
+        }
+    }
+
+    #[test]
+    fn inline_construction_equals_decimal_new() {
+        let mut rng = 0x853c_49e6_748f_ea9bu64;
+        let specials = [0, 1, -1, 10, -10, 1000, i64::MAX, i64::MIN, i64::MIN + 1];
+        for i in 0..200_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let units = match i % 4 {
+                0 => rng as i64,
+                1 => (rng >> 40) as i64 - (1 << 23),
+                2 => ((rng >> 50) as i64) * 10i64.pow((rng % 12) as u32),
+                _ => specials[(rng % specials.len() as u64) as usize],
+            };
+            let scale = ((rng >> 8) % 29) as u32;
+            let (fast, new) = (decimal_from_i64(units, scale), Decimal::new(units, scale));
+            assert_eq!(fast.serialize(), new.serialize(), "{units} {scale}");
+            let norm = new.normalize();
+            assert_eq!(
+                normalized(units, scale).serialize(),
+                norm.serialize(),
+                "{units} {scale}"
+            );
         }
     }
 

@@ -1,6 +1,6 @@
 //! Exact quotes, converted once from the strategy's float ladder.
 
-use super::grid::Grid;
+use super::grid::{Grid, cmp_decimal};
 use super::{Instrument, ModelError, Side};
 use plugin_api::Ladder;
 use rust_decimal::Decimal;
@@ -67,12 +67,13 @@ impl DesiredQuotes {
 
     /// Highest bid price.
     pub fn best_bid(&self) -> Option<Decimal> {
-        self.bids.iter().map(|q| q.price).max()
+        // `max_by`/`min_by` pick among equals as `max`/`min` do.
+        self.bids.iter().map(|q| q.price).max_by(cmp_decimal)
     }
 
     /// Lowest ask price.
     pub fn best_ask(&self) -> Option<Decimal> {
-        self.asks.iter().map(|q| q.price).min()
+        self.asks.iter().map(|q| q.price).min_by(cmp_decimal)
     }
 }
 
