@@ -43,6 +43,19 @@ fn units(d: Decimal, scale: u32) -> Option<i64> {
     (v.abs() <= MAX_UNITS).then_some(v)
 }
 
+/// `o.leaves_qty()` (`o` not terminal) as [`units`], from its quantities' units (no `Decimal`
+/// arithmetic).
+#[inline]
+fn leaves_units(o: &WorkingOrder, scale: u32) -> Option<i64> {
+    let qty = units(o.qty, scale)?;
+    if o.cum_exec_qty.is_zero() {
+        return Some(qty.max(0));
+    }
+    // Both within `MAX_UNITS`: no overflow.
+    let v = (qty - units(o.cum_exec_qty, scale)?).max(0);
+    (v <= MAX_UNITS).then_some(v)
+}
+
 /// A free order with its integer price and resting quantity.
 #[derive(Clone, Copy)]
 struct Order<'a> {
@@ -155,7 +168,7 @@ pub(super) fn diff_steady(
             idx: idx as u8,
             order: o,
             price: units(o.price, price_scale)?,
-            leaves: units(o.leaves_qty(), qty_scale)?,
+            leaves: leaves_units(o, qty_scale)?,
         });
     }
     let tolerance = units(inst.tick_size, price_scale)?.checked_mul(cfg.tolerance_ticks.into())?;
