@@ -12,6 +12,7 @@
 //! both paths give the same outcome on every steady input.
 
 use super::{Action, DiffConfig, DiffOutcome, MAX_STAGE, StagedAction};
+use crate::model::grid::mantissa_i64;
 use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
 use crate::router::RouterError;
 use crate::router::state::{WorkingOrder, WorkingOrders};
@@ -38,7 +39,7 @@ const POW10: [i64; 19] = {
 /// `d` as an integer count of `10^-scale` (`scale` is at least `d`'s scale).
 #[inline]
 fn units(d: Decimal, scale: u32) -> Option<i64> {
-    let m = i64::try_from(d.mantissa()).ok()?;
+    let m = mantissa_i64(&d)?;
     let v = m.checked_mul(*POW10.get((scale - d.scale()) as usize)?)?;
     (v.abs() <= MAX_UNITS).then_some(v)
 }

@@ -9,7 +9,7 @@
 //! Orders still waiting for a cancel ack rest in the meantime; the diff's staging keeps a side's
 //! resting quantity at most the larger of before and after (see [`super::diff`]).
 
-use crate::model::grid::{cmp_decimal, normalized};
+use crate::model::grid::{cmp_decimal, mantissa_i64, normalized};
 use crate::model::{DesiredQuotes, Instrument, Quote, Side};
 use rust_decimal::Decimal;
 
@@ -189,9 +189,9 @@ fn notional_exceeds(price: Decimal, qty: Decimal, cap: Decimal) -> bool {
 /// the cap's: one widening multiplication each side, no overflow check (`None` otherwise).
 #[inline]
 fn notional_exceeds_i64(price: Decimal, qty: Decimal, cap: Decimal, scale: u32) -> Option<bool> {
-    let p = i64::try_from(price.mantissa()).ok()?;
-    let q = i64::try_from(qty.mantissa()).ok()?;
-    let c = i64::try_from(cap.mantissa()).ok()?;
+    let p = mantissa_i64(&price)?;
+    let q = mantissa_i64(&qty)?;
+    let c = mantissa_i64(&cap)?;
     let k = pow10_i64(scale.checked_sub(cap.scale())?)?;
     let product = i128::from(p) * i128::from(q);
     (scale <= 28 && product.unsigned_abs() < 1 << 96)
@@ -267,7 +267,7 @@ fn units_i64(d: Decimal, scale: u32) -> Option<i64> {
     if d.is_sign_negative() {
         return None;
     }
-    let m = i64::try_from(d.mantissa()).ok()?;
+    let m = mantissa_i64(&d)?;
     m.checked_mul(pow10_i64(scale.checked_sub(d.scale())?)?)
 }
 
@@ -307,8 +307,9 @@ impl QtyUnits {
 
     /// A quantity that [`QtyUnits::new`] checked, in units.
     fn of(&self, d: Decimal) -> i64 {
-        // `d.mantissa()` fits and the scale gap is within the table: checked by `new`.
-        d.mantissa() as i64 * pow10_i64(self.scale - d.scale()).expect("a checked scale")
+        // The mantissa fits and the scale gap is within the table: checked by `new`.
+        let m = mantissa_i64(&d).expect("a checked quantity");
+        m * pow10_i64(self.scale - d.scale()).expect("a checked scale")
     }
 
     /// `max(d, 0)` floored to the scale, capped at [`ROOM_CAP`].
