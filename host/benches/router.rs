@@ -18,6 +18,7 @@ use host::router::limits::{HardLimits, apply_hard_limits};
 use host::router::ratelimit::RateLimiter;
 use host::router::state::{AckOutcome, RequestKind, WorkingOrder, WorkingOrders};
 use host::router::symbol::{SymbolConfig, plan_symbol, plan_symbol_into};
+use host::runtime::plan_key::PlanKey;
 use plugin_api::Ladder;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -182,6 +183,20 @@ fn small_plan(c: &mut Criterion) {
             )
             .unwrap()
         })
+    });
+    // The runtime's check before a plan: the ladder's key against the last one.
+    let mut last = None;
+    group.bench_function("plan_key/new_and_compare", |b| {
+        b.iter(|| {
+            let key = PlanKey::new(black_box(&strategy), 0.1, 0.001, position, None);
+            let same = last == Some(key);
+            last = Some(key);
+            same
+        })
+    });
+    let mut slot = None;
+    group.bench_function("plan_key/refresh", |b| {
+        b.iter(|| PlanKey::refresh(&mut slot, black_box(&strategy), 0.1, 0.001, position, None))
     });
     // As the runtime calls it: the desired quotes' buffer reused from plan to plan.
     let mut buffer = DesiredQuotes::default();

@@ -407,20 +407,20 @@ impl SymbolState {
             self.call_strategy(now_ms);
         }
         if !pull && self.disabled.is_none() && self.has_ladder {
-            let key = PlanKey::new(
+            let same = PlanKey::refresh(
+                &mut self.last_plan_key,
                 &self.ladder,
                 self.tick_f64,
                 self.lot_f64,
                 self.position.size,
                 kill,
             );
-            if !route && self.last_plan_key == Some(key) {
+            if !route && same {
                 // Same inputs as the last plan (ladder on the grids, position, kill state) and
                 // no order changed since: the plan would be the same. Actions it deferred for
                 // the rate budget are retried by the timer and after every ack.
                 return DiffOutcome::default();
             }
-            self.last_plan_key = Some(key);
             let mut cfg = self.cfg;
             if kill == Some(KillAction::ReduceOnly) {
                 // No room on either side beyond flat: only the reducing side can rest, at
