@@ -64,7 +64,9 @@ impl Grid {
     /// when `up`, floored otherwise. `None` when floats cannot decide or out of range.
     #[inline]
     pub fn steps(&self, x: f64, up: bool) -> Option<i64> {
-        if !(x.is_finite() && x > 0.0) {
+        // NaN and non-positive values fail here, `+inf` at the range check (the step is a
+        // positive finite float).
+        if x.is_nan() || x <= 0.0 {
             return None;
         }
         let s = x / self.step_f64;
