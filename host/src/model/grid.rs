@@ -116,7 +116,7 @@ pub fn ceil_i64(x: f64) -> i64 {
 pub fn normalized(units: i64, mut scale: u32) -> Decimal {
     // Unsigned division by ten is a multiplication and a shift.
     let mut abs = units.unsigned_abs();
-    while scale > 0 && abs % 10 == 0 {
+    while scale > 0 && abs.is_multiple_of(10) {
         abs /= 10;
         scale -= 1;
     }
