@@ -3,19 +3,22 @@
 //! Run: `cargo bench -p host --bench router`. Scenarios: the ladder unchanged (everything kept),
 //! shifted by one tick (20 amends) and shifted by five ticks with one level fewer per side.
 //! Then `plan_3_levels`: the parts of `plan_symbol` on a 3-level ladder with its best bid and ask
-//! moved by two ticks (the tick-to-order case).
+//! moved by two ticks (the tick-to-order case), and `plan_symbol_into` as the runtime calls it.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use host::model::{Category, Instrument, LinkIdGen, Quote, QuoteGrid, Side, quotes_on_grid};
+use host::model::{
+    Category, DesiredQuotes, Instrument, LinkIdGen, Quote, QuoteGrid, Side, quotes_on_grid,
+};
 use host::router::batch::{BatchConfig, SymbolActions, plan_requests};
 use host::router::diff::{DiffConfig, diff};
 use host::router::limits::{HardLimits, apply_hard_limits};
 use host::router::ratelimit::RateLimiter;
 use host::router::state::{AckOutcome, RequestKind, WorkingOrder, WorkingOrders};
-use host::router::symbol::{SymbolConfig, plan_symbol};
+use host::router::symbol::{SymbolConfig, plan_symbol, plan_symbol_into};
+use host::runtime::plan_key::PlanKey;
 use plugin_api::Ladder;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -177,6 +180,37 @@ fn small_plan(c: &mut Criterion) {
                 black_box(&strategy),
                 &w,
                 &mut ids,
+            )
+            .unwrap()
+        })
+    });
+    // The runtime's check before a plan: the ladder's key against the last one.
+    let mut last = None;
+    group.bench_function("plan_key/new_and_compare", |b| {
+        b.iter(|| {
+            let key = PlanKey::new(black_box(&strategy), 0.1, 0.001, position, None);
+            let same = last == Some(key);
+            last = Some(key);
+            same
+        })
+    });
+    let mut slot = None;
+    group.bench_function("plan_key/refresh", |b| {
+        b.iter(|| PlanKey::refresh(&mut slot, black_box(&strategy), 0.1, 0.001, position, None))
+    });
+    // As the runtime calls it: the desired quotes' buffer reused from plan to plan.
+    let mut buffer = DesiredQuotes::default();
+    group.bench_function("plan_symbol_into", |b| {
+        b.iter(|| {
+            plan_symbol_into(
+                &inst,
+                grid.as_ref(),
+                &cfg,
+                position,
+                black_box(&strategy),
+                &w,
+                &mut ids,
+                &mut buffer,
             )
             .unwrap()
         })

@@ -55,14 +55,18 @@ impl Grid {
     }
 
     /// The exact value of `steps` grid steps, without trailing zeros (`None` on overflow).
+    #[inline]
     pub fn value(&self, steps: i64) -> Option<Decimal> {
         Some(normalized(steps.checked_mul(self.mantissa)?, self.scale))
     }
 
     /// `x` (finite, positive) on the grid as a step count (may be zero): snapped, else ceiled
     /// when `up`, floored otherwise. `None` when floats cannot decide or out of range.
+    #[inline]
     pub fn steps(&self, x: f64, up: bool) -> Option<i64> {
-        if !(x.is_finite() && x > 0.0) {
+        // NaN and non-positive values fail here, `+inf` at the range check (the step is a
+        // positive finite float).
+        if x.is_nan() || x <= 0.0 {
             return None;
         }
         let s = x / self.step_f64;
@@ -89,36 +93,65 @@ impl Grid {
     }
 }
 
-/// Below this, an `f64` truncated to `i64` is its floor and `x - floor` is exact.
-const TWO_POW_53: f64 = 9_007_199_254_740_992.0;
-
-/// `x.floor() as i64`, without the libm call the baseline x86-64 target makes, for
-/// `0 <= x < 2^53` (anything else goes through `floor`).
+/// `x.floor() as i64` (saturating; NaN gives 0) in integer instructions, without the libm call
+/// the baseline x86-64 target makes (which the compiler may make even when a branch avoids it):
+/// truncation, less one when that went up. Beyond `2^53` every float is an integer, truncation
+/// is exact, and the correction never applies.
+#[inline]
 pub fn floor_i64(x: f64) -> i64 {
-    if (0.0..TWO_POW_53).contains(&x) {
-        x as i64
-    } else {
-        x.floor() as i64
-    }
+    let t = x as i64;
+    t.saturating_sub(i64::from((t as f64) > x))
 }
 
-/// `x.ceil() as i64`, as [`floor_i64`].
+/// `x.ceil() as i64`, as [`floor_i64`]: truncation, plus one when that went down.
+#[inline]
 pub fn ceil_i64(x: f64) -> i64 {
-    if (0.0..TWO_POW_53).contains(&x) {
-        let t = x as i64;
-        t + i64::from((t as f64) < x)
-    } else {
-        x.ceil() as i64
-    }
+    let t = x as i64;
+    t.saturating_add(i64::from((t as f64) < x))
 }
 
-/// `units · 10^-scale` without trailing zeros (as `Decimal::normalize` leaves it).
-fn normalized(mut units: i64, mut scale: u32) -> Decimal {
-    while scale > 0 && units % 10 == 0 {
-        units /= 10;
+/// `units · 10^-scale` without trailing zeros (as `Decimal::normalize` leaves it); `scale` is at
+/// most 28.
+#[inline]
+pub fn normalized(units: i64, mut scale: u32) -> Decimal {
+    // Unsigned division by ten is a multiplication and a shift.
+    let mut abs = units.unsigned_abs();
+    while scale > 0 && abs.is_multiple_of(10) {
+        abs /= 10;
         scale -= 1;
     }
-    Decimal::new(units, scale)
+    Decimal::from_parts(abs as u32, (abs >> 32) as u32, 0, units < 0, scale)
+}
+
+/// `d`'s mantissa when it fits an `i64` (`i64::try_from(d.mantissa())`, except that
+/// `-2^63` gives `None`), read from its parts without building an `i128`.
+#[inline]
+pub fn mantissa_i64(d: &Decimal) -> Option<i64> {
+    let parts = d.unpack();
+    if parts.hi != 0 {
+        return None;
+    }
+    let m = i64::try_from((u64::from(parts.mid) << 32) | u64::from(parts.lo)).ok()?;
+    Some(if parts.negative { -m } else { m })
+}
+
+/// `a.cmp(b)`, comparing the mantissas when the scales are equal (prices on one tick usually
+/// are; `Decimal`'s own comparison is an out-of-line call that rescales).
+#[inline]
+pub fn cmp_decimal(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
+    if a.scale() == b.scale() {
+        a.mantissa().cmp(&b.mantissa())
+    } else {
+        a.cmp(b)
+    }
+}
+
+/// `Decimal::new(units, scale)` for `scale <= 28`, built from its parts inline (`Decimal::new` is
+/// an out-of-line call; the result is the same value and representation).
+#[inline]
+pub fn decimal_from_i64(units: i64, scale: u32) -> Decimal {
+    let abs = units.unsigned_abs();
+    Decimal::from_parts(abs as u32, (abs >> 32) as u32, 0, units < 0, scale)
 }
 
 #[cfg(test)]
@@ -138,7 +171,16 @@ mod tests {
             123_456.000_001,
             4.5e15,
             9.007e15,
-            TWO_POW_53,
+            9_007_199_254_740_992.0,
+            -9_007_199_254_740_993.0,
+            9.223_372_036_854_775e18,
+            9.223_372_036_854_777e18,
+            -9.223_372_036_854_775e18,
+            -9.223_372_036_854_777e18,
+            -1e300,
+            -0.25,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
             1e300,
             -0.5,
             -1.0,
@@ -162,6 +204,62 @@ mod tests {
         for x in values.into_iter().chain(randoms) {
             assert_eq!(floor_i64(x), x.floor() as i64, "floor {x:e}");
             assert_eq!(ceil_i64(x), x.ceil() as i64, "ceil {x:e}");
+        }
+    }
+
+    #[test]
+    fn mantissa_from_parts_equals_the_mantissa() {
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..200_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let hi = if i % 3 == 0 { rng as u32 } else { 0 };
+            let (lo, mid) = (rng as u32, (rng >> (32 + i % 3)) as u32);
+            let d = Decimal::from_parts(lo, mid, hi, i % 2 == 0, (i % 29) as u32);
+            let expected = i64::try_from(d.mantissa()).ok().filter(|m| *m != i64::MIN);
+            assert_eq!(mantissa_i64(&d), expected, "{d:?}");
+        }
+        let edges = [
+            Decimal::MAX,
+            Decimal::MIN,
+            Decimal::ZERO,
+            -Decimal::ZERO,
+            Decimal::ONE,
+        ];
+        for d in edges
+            .into_iter()
+            .chain([i64::MAX, i64::MIN + 1, -1].map(Decimal::from))
+        {
+            let expected = i64::try_from(d.mantissa()).ok();
+            assert_eq!(mantissa_i64(&d), expected, "{d:?}");
+        }
+        assert_eq!(mantissa_i64(&Decimal::from(i64::MIN)), None);
+    }
+
+    #[test]
+    fn inline_construction_equals_decimal_new() {
+        let mut rng = 0x853c_49e6_748f_ea9bu64;
+        let specials = [0, 1, -1, 10, -10, 1000, i64::MAX, i64::MIN, i64::MIN + 1];
+        for i in 0..200_000u64 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let units = match i % 4 {
+                0 => rng as i64,
+                1 => (rng >> 40) as i64 - (1 << 23),
+                2 => ((rng >> 50) as i64) * 10i64.pow((rng % 12) as u32),
+                _ => specials[(rng % specials.len() as u64) as usize],
+            };
+            let scale = ((rng >> 8) % 29) as u32;
+            let (fast, new) = (decimal_from_i64(units, scale), Decimal::new(units, scale));
+            assert_eq!(fast.serialize(), new.serialize(), "{units} {scale}");
+            let norm = new.normalize();
+            assert_eq!(
+                normalized(units, scale).serialize(),
+                norm.serialize(),
+                "{units} {scale}"
+            );
         }
     }
 

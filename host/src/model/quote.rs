@@ -1,6 +1,6 @@
 //! Exact quotes, converted once from the strategy's float ladder.
 
-use super::grid::Grid;
+use super::grid::{Grid, cmp_decimal};
 use super::{Instrument, ModelError, Side};
 use plugin_api::Ladder;
 use rust_decimal::Decimal;
@@ -67,12 +67,13 @@ impl DesiredQuotes {
 
     /// Highest bid price.
     pub fn best_bid(&self) -> Option<Decimal> {
-        self.bids.iter().map(|q| q.price).max()
+        // `max_by`/`min_by` pick among equals as `max`/`min` do.
+        self.bids.iter().map(|q| q.price).max_by(cmp_decimal)
     }
 
     /// Lowest ask price.
     pub fn best_ask(&self) -> Option<Decimal> {
-        self.asks.iter().map(|q| q.price).min()
+        self.asks.iter().map(|q| q.price).min_by(cmp_decimal)
     }
 }
 
@@ -148,9 +149,25 @@ pub fn quotes_on_grid(
     ladder: &Ladder,
 ) -> Result<DesiredQuotes, ModelError> {
     let mut out = DesiredQuotes::default();
+    quotes_on_grid_into(inst, grid, ladder, &mut out)?;
+    Ok(out)
+}
+
+/// [`quotes_on_grid`] into `out`, cleared first: its vectors are reused from call to call
+/// (no allocation once they are large enough). On an error `out` holds part of the ladder.
+pub fn quotes_on_grid_into(
+    inst: &Instrument,
+    grid: Option<&QuoteGrid>,
+    ladder: &Ladder,
+    out: &mut DesiredQuotes,
+) -> Result<(), ModelError> {
+    out.bids.clear();
+    out.asks.clear();
+    out.dropped.clear();
+    out.pulled = None;
     if let Some(reason) = ladder.pull_reason() {
         out.pulled = Some(reason.to_owned());
-        return Ok(out);
+        return Ok(());
     }
     // One allocation per side (pushing from empty would grow them level by level).
     out.bids.reserve_exact(ladder.bids().len());
@@ -231,7 +248,7 @@ pub fn quotes_on_grid(
     if crossed && let (Some(bid), Some(ask)) = (out.best_bid(), out.best_ask()) {
         return Err(ModelError::CrossedLadder { bid, ask });
     }
-    Ok(out)
+    Ok(())
 }
 
 /// One level by the exact conversion: the drop reason, else the price and quantity.
@@ -371,6 +388,38 @@ mod tests {
         // 1/3 is not a finite decimal: the division rounds, the exact products settle it.
         assert_eq!(floor_count(dec!(1), dec!(0.3)), Some(3));
         assert_eq!(ceil_count(dec!(1), dec!(0.3)), Some(4));
+    }
+
+    #[test]
+    fn a_reused_buffer_gives_what_a_fresh_one_gives() {
+        let inst = test_instrument(Category::Linear);
+        let grid = QuoteGrid::new(&inst);
+        let mut pulled = ladder(&[(100.0, 1.0)], &[]);
+        pulled.pull("stale book");
+        let ladders = [
+            ladder(
+                &[(100.0, 1.0), (99.9, 0.0004), (99.0, 0.1)],
+                &[(100.3, 1.0)],
+            ),
+            pulled,
+            ladder(&[(100.2, 1.0)], &[(100.1, 1.0)]),
+            ladder(
+                &[],
+                &[(100.4, 0.5), (100.5, 0.5), (100.6, 0.5), (100.7, 0.5)],
+            ),
+            ladder(&[(99.0, 2.0)], &[]),
+        ];
+        let mut out = DesiredQuotes::default();
+        for round in 0..2 {
+            for l in &ladders {
+                let fresh = quotes_on_grid(&inst, grid.as_ref(), l);
+                let reused = quotes_on_grid_into(&inst, grid.as_ref(), l, &mut out);
+                assert_eq!(reused.is_ok(), fresh.is_ok(), "round {round}: {l:?}");
+                if let Ok(fresh) = fresh {
+                    assert_eq!(out, fresh, "round {round}: {l:?}");
+                }
+            }
+        }
     }
 
     /// The integer path gives exactly what the exact path gives, drop reasons and errors

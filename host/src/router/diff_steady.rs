@@ -12,6 +12,7 @@
 //! both paths give the same outcome on every steady input.
 
 use super::{Action, DiffConfig, DiffOutcome, MAX_STAGE, StagedAction};
+use crate::model::grid::mantissa_i64;
 use crate::model::{Instrument, LinkIdGen, OrderLinkId, Quote, Side};
 use crate::router::RouterError;
 use crate::router::state::{WorkingOrder, WorkingOrders};
@@ -38,9 +39,22 @@ const POW10: [i64; 19] = {
 /// `d` as an integer count of `10^-scale` (`scale` is at least `d`'s scale).
 #[inline]
 fn units(d: Decimal, scale: u32) -> Option<i64> {
-    let m = i64::try_from(d.mantissa()).ok()?;
+    let m = mantissa_i64(&d)?;
     let v = m.checked_mul(*POW10.get((scale - d.scale()) as usize)?)?;
     (v.abs() <= MAX_UNITS).then_some(v)
+}
+
+/// `o.leaves_qty()` (`o` not terminal) as [`units`], from its quantities' units (no `Decimal`
+/// arithmetic).
+#[inline]
+fn leaves_units(o: &WorkingOrder, scale: u32) -> Option<i64> {
+    let qty = units(o.qty, scale)?;
+    if o.cum_exec_qty.is_zero() {
+        return Some(qty.max(0));
+    }
+    // Both within `MAX_UNITS`: no overflow.
+    let v = (qty - units(o.cum_exec_qty, scale)?).max(0);
+    (v <= MAX_UNITS).then_some(v)
 }
 
 /// A free order with its integer price and resting quantity.
@@ -130,47 +144,56 @@ pub(super) fn diff_steady(
     cfg: &DiffConfig,
     ids: &mut LinkIdGen,
 ) -> Option<Result<DiffOutcome, RouterError>> {
-    // Open orders in registry order, and the common scales.
-    let (mut price_scale, mut qty_scale) = (inst.tick_size.scale(), inst.lot_size.scale());
-    let mut refs: ArrayVec<&WorkingOrder, { 2 * CAP }> = ArrayVec::new();
+    // Open orders in registry order and the desired quotes, converted in the same pass at the
+    // instrument's scales while no value is finer; otherwise converted again at the common
+    // (finest) scales once they are known.
+    let base = (inst.tick_size.scale(), inst.lot_size.scale());
+    let (mut price_scale, mut qty_scale) = base;
+    let mut open: ArrayVec<Order<'_>, { 2 * CAP }> = ArrayVec::new();
     for o in working.iter() {
         let state = o.state();
         if state.is_terminal() {
             continue;
         }
-        if state.is_frozen() || refs.len() == 2 * CAP {
+        if state.is_frozen() || open.len() == 2 * CAP {
             return None;
         }
         price_scale = price_scale.max(o.price.scale());
         qty_scale = qty_scale.max(o.qty.scale()).max(o.cum_exec_qty.scale());
-        refs.push(o);
+        let at_base = (price_scale, qty_scale) == base;
+        open.push(Order {
+            idx: open.len() as u8,
+            order: o,
+            price: if at_base { units(o.price, base.0)? } else { 0 },
+            leaves: if at_base { leaves_units(o, base.1)? } else { 0 },
+        });
     }
+    let mut wants: [ArrayVec<Want<'_>, CAP>; 2] = Default::default();
     for q in desired.into_iter().flatten() {
         price_scale = price_scale.max(q.price.scale());
         qty_scale = qty_scale.max(q.qty.scale());
-    }
-    let mut open: ArrayVec<Order<'_>, { 2 * CAP }> = ArrayVec::new();
-    for (idx, &o) in refs.iter().enumerate() {
-        open.push(Order {
-            idx: idx as u8,
-            order: o,
-            price: units(o.price, price_scale)?,
-            leaves: units(o.leaves_qty(), qty_scale)?,
-        });
-    }
-    let tolerance = units(inst.tick_size, price_scale)?.checked_mul(cfg.tolerance_ticks.into())?;
-    let mut wants: [ArrayVec<Want<'_>, CAP>; 2] = Default::default();
-    for q in desired.into_iter().flatten() {
         let side = &mut wants[q.side as usize];
         if side.len() == CAP {
             return None;
         }
+        let at_base = (price_scale, qty_scale) == base;
         side.push(Want {
             quote: q,
-            price: units(q.price, price_scale)?,
-            qty: units(q.qty, qty_scale)?,
+            price: if at_base { units(q.price, base.0)? } else { 0 },
+            qty: if at_base { units(q.qty, base.1)? } else { 0 },
         });
     }
+    if (price_scale, qty_scale) != base {
+        for o in &mut open {
+            o.price = units(o.order.price, price_scale)?;
+            o.leaves = leaves_units(o.order, qty_scale)?;
+        }
+        for w in wants.iter_mut().flatten() {
+            w.price = units(w.quote.price, price_scale)?;
+            w.qty = units(w.quote.qty, qty_scale)?;
+        }
+    }
+    let tolerance = units(inst.tick_size, price_scale)?.checked_mul(cfg.tolerance_ticks.into())?;
     let mut frees: [ArrayVec<Order<'_>, CAP>; 2] = Default::default();
     for o in &open {
         let side = &mut frees[o.order.side as usize];

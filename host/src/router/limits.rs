@@ -9,6 +9,7 @@
 //! Orders still waiting for a cancel ack rest in the meantime; the diff's staging keeps a side's
 //! resting quantity at most the larger of before and after (see [`super::diff`]).
 
+use crate::model::grid::{cmp_decimal, mantissa_i64, normalized};
 use crate::model::{DesiredQuotes, Instrument, Quote, Side};
 use rust_decimal::Decimal;
 
@@ -70,7 +71,7 @@ pub fn apply_hard_limits(
     position: Decimal,
     desired: &mut DesiredQuotes,
 ) -> Vec<Clamp> {
-    let cap = inst.round_qty(limits.max_order_qty);
+    let cap = round_qty(inst, limits.max_order_qty);
     let Some(units) = QtyUnits::new(inst, cap, desired) else {
         return apply_exact(inst, limits, position, desired);
     };
@@ -149,7 +150,9 @@ fn exposure_cap(limits: &HardLimits, side: Side, top: Decimal) -> (Decimal, Clam
         Side::Buy => (limits.max_long, ClampReason::MaxLong),
         Side::Sell => (limits.max_short, ClampReason::MaxShort),
     };
-    let notional_binds = top > Decimal::ZERO && notional_exceeds(top, qty_cap, limits.max_notional);
+    // `top > 0` without `Decimal`'s out-of-line comparison.
+    let positive = !top.is_sign_negative() && !top.is_zero();
+    let notional_binds = positive && notional_exceeds(top, qty_cap, limits.max_notional);
     if notional_binds {
         (
             limits.max_notional.checked_div(top).unwrap_or(Decimal::MAX),
@@ -160,20 +163,13 @@ fn exposure_cap(limits: &HardLimits, side: Side, top: Decimal) -> (Decimal, Clam
     }
 }
 
-/// `a.cmp(b)`, comparing the mantissas when the scales are equal (prices on one tick usually
-/// are).
-fn cmp_decimal(a: &Decimal, b: &Decimal) -> std::cmp::Ordering {
-    if a.scale() == b.scale() {
-        a.mantissa().cmp(&b.mantissa())
-    } else {
-        a.cmp(b)
-    }
-}
-
 /// Whether `price × qty` exceeds `cap` (or overflows), as `Decimal` arithmetic decides it: in
 /// integers when the product is exact there (scale at most 28, 96 bits), else in `Decimal`.
 fn notional_exceeds(price: Decimal, qty: Decimal, cap: Decimal) -> bool {
     let scale = price.scale() + qty.scale();
+    if let Some(exceeds) = notional_exceeds_i64(price, qty, cap, scale) {
+        return exceeds;
+    }
     let exact = price
         .mantissa()
         .checked_mul(qty.mantissa())
@@ -187,6 +183,19 @@ fn notional_exceeds(price: Decimal, qty: Decimal, cap: Decimal) -> bool {
         }
     });
     compared.unwrap_or_else(|| price.checked_mul(qty).is_none_or(|v| v > cap))
+}
+
+/// [`notional_exceeds`] for mantissas that fit an `i64` and a product scale `scale` at or above
+/// the cap's: one widening multiplication each side, no overflow check (`None` otherwise).
+#[inline]
+fn notional_exceeds_i64(price: Decimal, qty: Decimal, cap: Decimal, scale: u32) -> Option<bool> {
+    let p = mantissa_i64(&price)?;
+    let q = mantissa_i64(&qty)?;
+    let c = mantissa_i64(&cap)?;
+    let k = pow10_i64(scale.checked_sub(cap.scale())?)?;
+    let product = i128::from(p) * i128::from(q);
+    (scale <= 28 && product.unsigned_abs() < 1 << 96)
+        .then(|| product > i128::from(c) * i128::from(k))
 }
 
 /// Open orders: drop the deepest level of the longer side until few enough remain.
@@ -211,9 +220,16 @@ fn limit_open_orders(limits: &HardLimits, desired: &mut DesiredQuotes, clamps: &
     }
 }
 
-/// Largest quantity, in units, the integer path takes (rooms are capped above it, which keeps
-/// every sum and comparison with such quantities as it would be).
-const MAX_QTY_UNITS: i128 = 10i128.pow(30);
+/// Largest quantity, in units, the integer path takes (rooms are capped at [`ROOM_CAP`], above
+/// the sum of up to [`MAX_QUOTES`] such quantities, which keeps every sum and comparison with
+/// them as it would be).
+const MAX_QTY_UNITS: i64 = 10i64.pow(15);
+
+/// Cap on a room, in units.
+const ROOM_CAP: i64 = MAX_QTY_UNITS * 1_000;
+
+/// Most quotes the integer path takes.
+const MAX_QUOTES: usize = 999;
 
 /// `10^k` for every `k` an `i128` holds (`None` beyond): a lookup instead of a multiplication
 /// loop.
@@ -230,63 +246,101 @@ fn pow10(k: u32) -> Option<i128> {
     TABLE.get(k as usize).copied()
 }
 
+/// `10^k` for every `k` an `i64` holds (`None` beyond).
+fn pow10_i64(k: u32) -> Option<i64> {
+    const TABLE: [i64; 19] = {
+        let mut t = [1i64; 19];
+        let mut i = 1;
+        while i < 19 {
+            t[i] = t[i - 1] * 10;
+            i += 1;
+        }
+        t
+    };
+    TABLE.get(k as usize).copied()
+}
+
+/// `d` in units of `10^-scale` when it is not negative, `scale` is at least its scale, and the
+/// units fit an `i64`.
+#[inline]
+fn units_i64(d: Decimal, scale: u32) -> Option<i64> {
+    if d.is_sign_negative() {
+        return None;
+    }
+    let m = mantissa_i64(&d)?;
+    m.checked_mul(pow10_i64(scale.checked_sub(d.scale())?)?)
+}
+
+/// `inst.round_qty(x)` (floored to the lot, without trailing zeros), in integers when `x` and
+/// the lot fit them.
+fn round_qty(inst: &Instrument, x: Decimal) -> Decimal {
+    let scale = x.scale().max(inst.lot_size.scale());
+    match (units_i64(x, scale), units_i64(inst.lot_size, scale)) {
+        (Some(x_u), Some(lot_u)) if lot_u > 0 => normalized(x_u - x_u % lot_u, scale),
+        _ => inst.round_qty(x),
+    }
+}
+
 /// Quantities as integers at one scale.
 struct QtyUnits {
     scale: u32,
     /// The lot in units.
-    lot: i128,
+    lot: i64,
 }
 
 impl QtyUnits {
     /// The scale of `inst`'s lot, `cap` and every quote's quantity, when each of them fits.
     fn new(inst: &Instrument, cap: Decimal, desired: &DesiredQuotes) -> Option<Self> {
+        if desired.bids.len() + desired.asks.len() > MAX_QUOTES {
+            return None;
+        }
         let quotes = desired.bids.iter().chain(&desired.asks).map(|q| q.qty);
         let values = || [inst.lot_size, cap].into_iter().chain(quotes.clone());
         let scale = values().map(|d| d.scale()).max()?;
-        let fits = |d: Decimal| {
-            !d.is_sign_negative()
-                && pow10(scale - d.scale())
-                    .and_then(|p| d.mantissa().checked_mul(p))
-                    .is_some_and(|u| u <= MAX_QTY_UNITS)
-        };
+        let fits = |d: Decimal| units_i64(d, scale).is_some_and(|u| u <= MAX_QTY_UNITS);
         if !values().all(fits) {
             return None;
         }
-        let lot = exact_units(inst.lot_size, scale);
+        let lot = units_i64(inst.lot_size, scale)?;
         (lot > 0).then_some(Self { scale, lot })
     }
 
     /// A quantity that [`QtyUnits::new`] checked, in units.
-    fn of(&self, d: Decimal) -> i128 {
-        exact_units(d, self.scale)
+    fn of(&self, d: Decimal) -> i64 {
+        // The mantissa fits and the scale gap is within the table: checked by `new`.
+        let m = mantissa_i64(&d).expect("a checked quantity");
+        m * pow10_i64(self.scale - d.scale()).expect("a checked scale")
     }
 
-    /// `max(d, 0)` floored to the scale, capped at a thousand times `MAX_QTY_UNITS`.
-    fn floor(&self, d: Decimal) -> i128 {
-        if d <= Decimal::ZERO {
+    /// `max(d, 0)` floored to the scale, capped at [`ROOM_CAP`].
+    fn floor(&self, d: Decimal) -> i64 {
+        if d.is_sign_negative() || d.is_zero() {
             return 0;
         }
-        let cap = MAX_QTY_UNITS * 1_000;
         let (m, s) = (d.mantissa(), d.scale());
-        if s >= self.scale {
+        if let (Ok(m), Some(p)) = (i64::try_from(m), pow10_i64(s.abs_diff(self.scale))) {
+            return if s >= self.scale {
+                (m / p).min(ROOM_CAP)
+            } else {
+                m.checked_mul(p).map_or(ROOM_CAP, |u| u.min(ROOM_CAP))
+            };
+        }
+        let cap = i128::from(ROOM_CAP);
+        let u = if s >= self.scale {
             // A scale gap beyond `i128` leaves nothing of `m` (at most 96 bits).
             pow10(s - self.scale).map_or(0, |p| m / p).min(cap)
         } else {
             pow10(self.scale - s)
                 .and_then(|p| m.checked_mul(p))
                 .map_or(cap, |u| u.min(cap))
-        }
+        };
+        u as i64
     }
 
     /// The `Decimal` of `units`, without trailing zeros.
-    fn value(&self, units: i128) -> Decimal {
-        Decimal::from_i128_with_scale(units, self.scale).normalize()
+    fn value(&self, units: i64) -> Decimal {
+        normalized(units, self.scale)
     }
-}
-
-/// `d` (whose scale is at most `scale`, and which fits) in units of `10^-scale`.
-fn exact_units(d: Decimal, scale: u32) -> i128 {
-    d.mantissa() * pow10(scale - d.scale()).expect("a checked scale")
 }
 
 /// [`apply_hard_limits`] in `Decimal` arithmetic throughout: the reference the integer path
@@ -578,6 +632,13 @@ mod tests {
             })
     }
 
+    /// A non-negative decimal from 1 to 80 bits at scale 0 to 12.
+    fn wide_decimal() -> impl Strategy<Value = Decimal> {
+        (any::<u128>(), 1u32..=80, 0u32..=12).prop_map(|(bits, width, scale)| {
+            Decimal::from_i128_with_scale((bits >> (128 - width)) as i128, scale)
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(20_000))]
         #[test]
@@ -591,6 +652,59 @@ mod tests {
             // And at the boundary: the cap equal to the product.
             if let Some(v) = price.checked_mul(qty) {
                 prop_assert_eq!(notional_exceeds(price, qty, v), false);
+            }
+        }
+
+        #[test]
+        fn integer_lot_rounding_equals_decimal(x in any_decimal(), lot in any_decimal()) {
+            let mut inst = test_instrument(Category::Linear);
+            inst.lot_size = lot;
+            // `Decimal`'s own rounding is the reference (where it does not fail).
+            if let Ok(expected) = std::panic::catch_unwind(|| inst.round_qty(x)) {
+                let fast = round_qty(&inst, x);
+                prop_assert_eq!(fast.serialize(), expected.serialize(), "{} {}", x, lot);
+            }
+        }
+
+        /// Limits, position and quantities over a wide range (huge values, fine scales, mixed
+        /// representations): the integer path, or its fallback, equals the exact one.
+        #[test]
+        fn wide_values_equal_the_exact_path(
+            (bids, asks) in arb_quotes(),
+            lot in (1i64..1_000, 0u32..9).prop_map(|(m, s)| Decimal::new(m, s)),
+            qty_scale_pad in 0u32..3,
+            limits in (wide_decimal(), wide_decimal(), wide_decimal(), wide_decimal(), 0usize..12),
+            position in wide_decimal(),
+            negative in any::<bool>(),
+        ) {
+            let mut inst = test_instrument(Category::Linear);
+            inst.lot_size = lot;
+            inst.min_qty = lot;
+            // One with `qty_scale_pad` trailing zeros.
+            let pad = Decimal::new(10i64.pow(qty_scale_pad), qty_scale_pad);
+            let mk = |side, v: &[(i64, i64)]| -> Vec<Quote> {
+                v.iter()
+                    .enumerate()
+                    .map(|(i, &(ticks, lots))| Quote {
+                        side,
+                        level: i as u8,
+                        price: Decimal::new(match side { Side::Buy => 20_000 - ticks, Side::Sell => 20_000 + ticks }, 1),
+                        // Some quantities keep trailing zeros (a finer scale than the lot).
+                        qty: if lots % 3 == 0 { lot * Decimal::from(lots) * pad } else { (lot * Decimal::from(lots)).normalize() },
+                    })
+                    .collect()
+            };
+            let desired = DesiredQuotes { bids: mk(Side::Buy, &bids), asks: mk(Side::Sell, &asks), ..Default::default() };
+            let (max_long, max_short, max_notional, max_order_qty, max_open_orders) = limits;
+            let limits = HardLimits { max_long, max_short, max_notional, max_open_orders, max_order_qty };
+            let position = if negative { -position } else { position };
+            let (mut fast, mut exact) = (desired.clone(), desired);
+            let clamps_fast = apply_hard_limits(&inst, &limits, position, &mut fast);
+            let clamps_exact = apply_exact(&inst, &limits, position, &mut exact);
+            prop_assert_eq!(&fast, &exact);
+            prop_assert_eq!(clamps_fast, clamps_exact);
+            for (a, b) in fast.iter().zip(exact.iter()) {
+                prop_assert_eq!((a.price.serialize(), a.qty.serialize()), (b.price.serialize(), b.qty.serialize()), "same representation");
             }
         }
 

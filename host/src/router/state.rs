@@ -283,7 +283,10 @@ impl WorkingOrder {
                 ..
             }) => OrderState::PendingCancel,
             None if self.lifecycle == Lifecycle::Submitted => OrderState::PendingNew,
-            None if self.cum_exec_qty > Decimal::ZERO => OrderState::PartiallyFilled,
+            // `cum_exec_qty > 0` without `Decimal`'s out-of-line comparison.
+            None if !self.cum_exec_qty.is_sign_negative() && !self.cum_exec_qty.is_zero() => {
+                OrderState::PartiallyFilled
+            }
             None => OrderState::New,
         }
     }

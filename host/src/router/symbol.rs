@@ -8,7 +8,7 @@ use super::RouterError;
 use super::diff::{DiffConfig, DiffOutcome, diff, diff_parts};
 use super::limits::{Clamp, HardLimits, apply_hard_limits};
 use super::state::WorkingOrders;
-use crate::model::{DesiredQuotes, Instrument, LinkIdGen, QuoteGrid, quotes_on_grid};
+use crate::model::{DesiredQuotes, Instrument, LinkIdGen, QuoteGrid, quotes_on_grid_into};
 use plugin_api::Ladder;
 use rust_decimal::Decimal;
 
@@ -32,6 +32,16 @@ pub struct SymbolPlan {
     pub diff: DiffOutcome,
 }
 
+/// What the router decided for one symbol, the desired quotes left in the caller's buffer (see
+/// [`plan_symbol_into`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolDecision {
+    /// What the hard limits clamped (for the status line).
+    pub clamps: Vec<Clamp>,
+    /// The staged actions.
+    pub diff: DiffOutcome,
+}
+
 /// Convert `ladder`, clamp it to the limits at `position`, and diff it against `working`.
 /// `grid` is `QuoteGrid::new(inst)`, prepared once per instrument.
 pub fn plan_symbol(
@@ -43,8 +53,39 @@ pub fn plan_symbol(
     working: &WorkingOrders,
     ids: &mut LinkIdGen,
 ) -> Result<SymbolPlan, RouterError> {
-    let mut desired = quotes_on_grid(inst, grid, ladder)?;
-    let clamps = apply_hard_limits(inst, &cfg.limits, position, &mut desired);
+    let mut desired = DesiredQuotes::default();
+    let SymbolDecision { clamps, diff } = plan_symbol_into(
+        inst,
+        grid,
+        cfg,
+        position,
+        ladder,
+        working,
+        ids,
+        &mut desired,
+    )?;
+    Ok(SymbolPlan {
+        desired,
+        clamps,
+        diff,
+    })
+}
+
+/// [`plan_symbol`] with the desired quotes written into `desired` (cleared first; its vectors
+/// are reused from call to call, so a steady ladder plans without allocating them).
+#[allow(clippy::too_many_arguments)]
+pub fn plan_symbol_into(
+    inst: &Instrument,
+    grid: Option<&QuoteGrid>,
+    cfg: &SymbolConfig,
+    position: Decimal,
+    ladder: &Ladder,
+    working: &WorkingOrders,
+    ids: &mut LinkIdGen,
+    desired: &mut DesiredQuotes,
+) -> Result<SymbolDecision, RouterError> {
+    quotes_on_grid_into(inst, grid, ladder, desired)?;
+    let clamps = apply_hard_limits(inst, &cfg.limits, position, desired);
     let diff = diff_parts(
         inst,
         [&desired.bids, &desired.asks],
@@ -52,11 +93,7 @@ pub fn plan_symbol(
         &cfg.diff,
         ids,
     )?;
-    Ok(SymbolPlan {
-        desired,
-        clamps,
-        diff,
-    })
+    Ok(SymbolDecision { clamps, diff })
 }
 
 /// Cancel every order of the symbol that is not waiting for an ack (run again after the acks

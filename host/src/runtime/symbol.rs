@@ -19,7 +19,7 @@ use super::rest::{PositionState, order_update};
 use crate::book::{BookError, BookUpdate, OrderBook};
 use crate::exchange::bybit::market::{LastTrade, TickerMark};
 use crate::exchange::bybit::messages::{BybitExecutionMsg, BybitOrderMsg, BybitSide};
-use crate::model::{Instrument, LinkIdGen, QuoteGrid};
+use crate::model::{DesiredQuotes, Instrument, LinkIdGen, QuoteGrid};
 use crate::plugin::{PluginError, StrategyInstance};
 use crate::risk::{KillAction, KillState, effective, pulls_quotes};
 use crate::router::diff::DiffOutcome;
@@ -27,7 +27,7 @@ use crate::router::limits::ClampReason;
 use crate::router::state::{
     ExchangeStatus, OrderUpdate, UpdateOutcome, WorkingOrder, WorkingOrders,
 };
-use crate::router::symbol::{SymbolConfig, plan_symbol, pull_symbol};
+use crate::router::symbol::{SymbolConfig, plan_symbol_into, pull_symbol};
 
 /// Everything needed to start quoting one symbol.
 pub struct SymbolSetup {
@@ -129,6 +129,8 @@ pub struct SymbolState {
     pending_fills: PendingFills,
     reload_started: Option<Instant>,
     last_plan_key: Option<PlanKey>,
+    /// The last plan's desired quotes: a buffer reused from plan to plan.
+    desired: DesiredQuotes,
     observe_pending: bool,
     tick_f64: f64,
     lot_f64: f64,
@@ -227,6 +229,7 @@ impl SymbolState {
             adopted_hold,
             reload_started: None,
             last_plan_key: None,
+            desired: DesiredQuotes::default(),
             observe_pending: false,
             tick_f64: f64_of(inst.tick_size),
             lot_f64: f64_of(inst.lot_size),
@@ -404,20 +407,20 @@ impl SymbolState {
             self.call_strategy(now_ms);
         }
         if !pull && self.disabled.is_none() && self.has_ladder {
-            let key = PlanKey::new(
+            let same = PlanKey::refresh(
+                &mut self.last_plan_key,
                 &self.ladder,
                 self.tick_f64,
                 self.lot_f64,
                 self.position.size,
                 kill,
             );
-            if !route && self.last_plan_key == Some(key) {
+            if !route && same {
                 // Same inputs as the last plan (ladder on the grids, position, kill state) and
                 // no order changed since: the plan would be the same. Actions it deferred for
                 // the rate budget are retried by the timer and after every ack.
                 return DiffOutcome::default();
             }
-            self.last_plan_key = Some(key);
             let mut cfg = self.cfg;
             if kill == Some(KillAction::ReduceOnly) {
                 // No room on either side beyond flat: only the reducing side can rest, at
@@ -425,7 +428,7 @@ impl SymbolState {
                 cfg.limits.max_long = Decimal::ZERO;
                 cfg.limits.max_short = Decimal::ZERO;
             }
-            match plan_symbol(
+            match plan_symbol_into(
                 &self.instrument,
                 self.quote_grid.as_ref(),
                 &cfg,
@@ -433,15 +436,16 @@ impl SymbolState {
                 &self.ladder,
                 &self.working,
                 ids,
+                &mut self.desired,
             ) {
                 Ok(plan) => {
-                    let empty = plan.desired.bids.is_empty() && plan.desired.asks.is_empty();
-                    if empty && !plan.desired.dropped.is_empty() && !self.warned_dropped {
-                        let reasons: Vec<_> =
-                            plan.desired.dropped.iter().map(|d| d.reason).collect();
+                    let desired = &self.desired;
+                    let empty = desired.bids.is_empty() && desired.asks.is_empty();
+                    if empty && !desired.dropped.is_empty() && !self.warned_dropped {
+                        let reasons: Vec<_> = desired.dropped.iter().map(|d| d.reason).collect();
                         warn!(symbol = %self.symbol, module = %self.module, ?reasons, lot = %self.instrument.lot_size, min_qty = %self.instrument.min_qty, "every ladder level dropped; check the strategy's sizes against the instrument");
                     }
-                    self.warned_dropped = empty && !plan.desired.dropped.is_empty();
+                    self.warned_dropped = empty && !desired.dropped.is_empty();
                     self.clamped.clear();
                     if !plan.clamps.is_empty() {
                         self.clamps += 1;
@@ -453,7 +457,7 @@ impl SymbolState {
                         }
                         debug!(symbol = %self.symbol, clamped = ?self.clamped, position = %self.position.size, "quotes clamped by the hard limits");
                     }
-                    self.desired_best = (plan.desired.best_bid(), plan.desired.best_ask());
+                    self.desired_best = (desired.best_bid(), desired.best_ask());
                     return plan.diff;
                 }
                 Err(e) => {
