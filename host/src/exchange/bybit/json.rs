@@ -183,6 +183,50 @@ impl<'a> Cursor<'a> {
         Some(RawLevel { price, size })
     }
 
+    /// Consume `lit` if the text continues with exactly it (no whitespace skipped).
+    #[inline(always)]
+    pub(crate) fn literal(&mut self, lit: &[u8]) -> bool {
+        let next = self
+            .buf
+            .get(self.pos..)
+            .and_then(|rest| rest.get(..lit.len()));
+        if next == Some(lit) {
+            self.pos += lit.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The rest of a string whose opening quote is already consumed, up to and past its
+    /// closing quote, if it is plain ASCII without escapes and not within eight bytes of the
+    /// end of the text; `None` otherwise. Reads a word at a time.
+    #[inline(always)]
+    pub(crate) fn ascii_string_rest(&mut self) -> Option<&'a [u8]> {
+        let start = self.pos;
+        let mut i = start;
+        loop {
+            let stop = string_stop(word_at(self.buf, i)?);
+            if stop != 0 {
+                let end = i + (stop.trailing_zeros() / 8) as usize;
+                if self.buf[end] != b'"' {
+                    return None;
+                }
+                self.pos = end + 1;
+                return Some(&self.buf[start..end]);
+            }
+            i += 8;
+        }
+    }
+
+    /// An unquoted integer of 1–15 digits directly at the cursor (no whitespace skipped).
+    #[inline(always)]
+    pub(crate) fn short_uint(&mut self) -> Option<u64> {
+        let (value, len) = short_uint(self.buf, self.pos)?;
+        self.pos += len;
+        Some(value)
+    }
+
     /// A non-negative JSON integer, or one inside a string (`"123"`).
     #[inline(always)]
     pub(crate) fn uint(&mut self, field: &'static str) -> Result<u64, ParseError> {
@@ -336,6 +380,18 @@ fn word_or_tail(buf: &[u8], i: usize) -> Option<u64> {
             .rev()
             .fold(0u64, |word, &b| (word << 8) | u64::from(b)),
     )
+}
+
+/// The top bit of each byte of `w` that is `"`, `\\` or not ASCII, where no such byte comes
+/// before it (later bits may be spurious): its lowest set bit marks the first such byte.
+#[inline(always)]
+fn string_stop(w: u64) -> u64 {
+    let quote = w ^ (u64::from(b'"') * ONES);
+    let backslash = w ^ (u64::from(b'\\') * ONES);
+    // A zero byte of `x` sets the top bit of `x - ONES` and not of `x`; a borrow only
+    // disturbs the bytes after a zero byte.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    (zero(quote) | zero(backslash) | w) & (0x80 * ONES)
 }
 
 /// How many of the bytes of `t` (a word XOR `'0'` in every byte), from the first, are

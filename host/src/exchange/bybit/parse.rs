@@ -79,6 +79,81 @@ const D_SEQ: u8 = 16;
 /// reused, so a warm buffer makes this allocation-free).
 pub fn parse_orderbook(text: &[u8], out: &mut BookUpdate) -> Result<(), ParseError> {
     out.clear();
+    if parse_bybit_layout(text, out).is_some() {
+        return Ok(());
+    }
+    parse_orderbook_general(text, out)
+}
+
+/// A book push in the exact layout Bybit sends (member order fixed, no whitespace, no escapes,
+/// plain integers, `cts` optional):
+/// `{"topic":"orderbook.<depth>.<symbol>","type":"<delta|snapshot>","ts":<ms>,"data":{"s":"<symbol>","b":[..],"a":[..],"u":<id>,"seq":<seq>},"cts":<ms>}`,
+/// read by matching the fixed parts instead of reading and comparing each key. `None` as soon
+/// as the text departs from it (`out` then holds part of the message): the general parser
+/// reads such text from the start, with the same result or its usual error.
+#[inline]
+fn parse_bybit_layout(text: &[u8], out: &mut BookUpdate) -> Option<()> {
+    let mut c = Cursor::new(text);
+    if !c.literal(b"{\"topic\":\"orderbook.") {
+        return None;
+    }
+    out.depth = u32::try_from(c.short_uint()?).ok()?;
+    if !c.literal(b".") {
+        return None;
+    }
+    let topic_symbol = c.ascii_string_rest()?;
+    out.kind = if c.literal(b",\"type\":\"delta\",\"ts\":") {
+        UpdateKind::Delta
+    } else if c.literal(b",\"type\":\"snapshot\",\"ts\":") {
+        UpdateKind::Snapshot
+    } else {
+        return None;
+    };
+    // At most 15 digits: fits an i64.
+    out.ts_exchange_ms = c.short_uint()? as i64;
+    if !c.literal(b",\"data\":{\"s\":\"") {
+        return None;
+    }
+    // The symbol is normally the topic's: compare rather than scan again.
+    let symbol = if c.literal(topic_symbol) && c.literal(b"\"") {
+        topic_symbol
+    } else {
+        c.ascii_string_rest()?
+    };
+    for &b in symbol {
+        out.symbol.push(char::from(b));
+    }
+    if !c.literal(b",\"b\":") {
+        return None;
+    }
+    parse_levels(&mut c, &mut out.bids, "data.b").ok()?;
+    if !c.literal(b",\"a\":") {
+        return None;
+    }
+    parse_levels(&mut c, &mut out.asks, "data.a").ok()?;
+    if !c.literal(b",\"u\":") {
+        return None;
+    }
+    out.update_id = c.short_uint()?;
+    if !c.literal(b",\"seq\":") {
+        return None;
+    }
+    out.seq = c.short_uint()?;
+    if !c.literal(b"}") {
+        return None;
+    }
+    if c.literal(b",\"cts\":") {
+        out.ts_match_ms = c.short_uint()? as i64;
+    }
+    if !c.literal(b"}") {
+        return None;
+    }
+    c.end().ok()
+}
+
+/// [`parse_orderbook`] for any JSON layout.
+fn parse_orderbook_general(text: &[u8], out: &mut BookUpdate) -> Result<(), ParseError> {
+    out.clear();
     let mut c = Cursor::new(text);
     let mut seen = 0u8;
     c.expect(b'{', "'{'")?;
