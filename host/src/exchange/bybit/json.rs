@@ -426,16 +426,32 @@ fn digits_value(t: u64, n: u32) -> u64 {
 #[inline(always)]
 fn compact_decimal(buf: &[u8], i: usize) -> Option<(Fixed, usize)> {
     let zeros = u64::from(b'0') * ONES;
-    let w = word_at(buf, i)?;
-    let n = digit_run(w ^ zeros);
+    let t = word_at(buf, i)? ^ zeros;
+    let n = digit_run(t);
     if n == 0 || n == 8 {
         return None;
     }
-    let int = digits_value(w ^ zeros, n);
     // The byte after the digits, taken from the word already loaded.
-    match (w >> (8 * n)) as u8 {
-        b'"' => Some((Fixed::new(int as i64, 0), i + n as usize + 1)),
+    match (t >> (8 * n)) as u8 ^ b'0' {
+        b'"' => Some((Fixed::new(digits_value(t, n) as i64, 0), i + n as usize + 1)),
         b'.' => {
+            // The word one byte further on holds the fraction digits from byte `n`: joined
+            // under the integer digits they make the mantissa's digits, read in one go when
+            // there are at most seven of them.
+            let t2 = word_at(buf, i + 1)? ^ zeros;
+            let int_bytes = (1u64 << (8 * n)) - 1;
+            let joined = (t & int_bytes) | (t2 & !int_bytes);
+            let total = digit_run(joined);
+            if total < 8 {
+                if (t2 >> (8 * total)) as u8 ^ b'0' != b'"' {
+                    return None;
+                }
+                let mantissa = digits_value(joined, total);
+                return Some((
+                    Fixed::new(mantissa as i64, (total - n) as u8),
+                    i + total as usize + 2,
+                ));
+            }
             let j = i + n as usize + 1;
             let w = word_at(buf, j)?;
             let f = digit_run(w ^ zeros);
@@ -444,7 +460,7 @@ fn compact_decimal(buf: &[u8], i: usize) -> Option<(Fixed, usize)> {
             }
             let frac = digits_value(w ^ zeros, f);
             // At most 7 + 7 digits: far below i64::MAX.
-            let mantissa = int * POW10_U64[f as usize] + frac;
+            let mantissa = digits_value(t, n) * POW10_U64[f as usize] + frac;
             Some((Fixed::new(mantissa as i64, f as u8), j + f as usize + 1))
         }
         _ => None,
