@@ -368,6 +368,19 @@ fn general_level(c: &mut Cursor<'_>, field: &'static str) -> Result<RawLevel, Pa
 /// stops at the first `topic` key). `None` for control replies (pong, subscribe, auth).
 pub fn peek_topic(text: &[u8]) -> Result<Option<&str>, ParseError> {
     let mut c = Cursor::new(text);
+    // Pushes put `topic` first: no key to read and compare.
+    if c.literal(b"{\"topic\":\"")
+        && let Some(topic) = c.ascii_string_rest()
+        && let Ok(topic) = std::str::from_utf8(topic)
+    {
+        return Ok(Some(topic));
+    }
+    peek_topic_general(text)
+}
+
+/// [`peek_topic`] for any JSON layout.
+fn peek_topic_general(text: &[u8]) -> Result<Option<&str>, ParseError> {
+    let mut c = Cursor::new(text);
     c.expect(b'{', "'{'")?;
     if c.eat(b'}') {
         return Ok(None);

@@ -712,6 +712,20 @@ proptest! {
         check_compact_level(&text);
     }
 
+    /// The topic of a push (or near-push) is the general reader's.
+    #[test]
+    fn peek_topic_fast_path_never_disagrees(
+        topic in r#"[a-z0-9.A-Z]{0,30}|[a-z\\"é.]{0,6}"#,
+        rest in r#",("type"|"data"):[ "a-z{}]{0,8}\}?|\}|"#,
+        cut in 0usize..60,
+    ) {
+        let text = format!("{{\"topic\":\"{topic}\"{rest}");
+        for text in [text.as_bytes(), &text.as_bytes()[..cut.min(text.len())]] {
+            let want = format!("{:?}", peek_topic_general(text));
+            prop_assert_eq!(format!("{:?}", peek_topic(text)), want);
+        }
+    }
+
     /// Arbitrary bytes never panic the fast parsers.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
