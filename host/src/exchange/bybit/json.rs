@@ -166,21 +166,15 @@ impl<'a> Cursor<'a> {
     /// path then reads with the same result or reports with its usual error.
     #[inline]
     pub(crate) fn compact_level(&mut self) -> Option<RawLevel> {
-        let buf = self.buf;
-        let p = self.pos;
-        if buf.get(p..p + 2)? != b"[\"" {
-            return None;
-        }
-        let (price, q) = compact_decimal(buf, p + 2)?;
-        if buf.get(q..q + 2)? != b",\"" {
-            return None;
-        }
-        let (size, r) = compact_decimal(buf, q + 2)?;
-        if *buf.get(r)? != b']' {
-            return None;
-        }
-        self.pos = r + 1;
-        Some(RawLevel { price, size })
+        let rest = self.buf.get(self.pos..)?;
+        // Within a fixed-size window of the text the index checks fold away; a level that does
+        // not fit it (long numbers, the end of the text) is read from the text itself.
+        let (level, len) = match rest.first_chunk::<LEVEL_WINDOW>() {
+            Some(window) => compact_level_at(window).or_else(|| compact_level_at(rest))?,
+            None => compact_level_at(rest)?,
+        };
+        self.pos += len;
+        Some(level)
     }
 
     /// Consume `lit` if the text continues with exactly it (no whitespace skipped).
@@ -348,6 +342,28 @@ impl<'a> Cursor<'a> {
             Some(_) => Err(self.err("end of input")),
         }
     }
+}
+
+/// Bytes [`Cursor::compact_level`] first reads a level from: enough for the longest level
+/// whose numbers have at most seven digits each (`["123456.7","1234567"]` and the words read
+/// past its quotes).
+const LEVEL_WINDOW: usize = 24;
+
+/// The compact level at the start of `buf` and its length.
+#[inline(always)]
+fn compact_level_at(buf: &[u8]) -> Option<(RawLevel, usize)> {
+    if buf.get(..2)? != b"[\"" {
+        return None;
+    }
+    let (price, q) = compact_decimal(buf, 2)?;
+    if buf.get(q..q + 2)? != b",\"" {
+        return None;
+    }
+    let (size, r) = compact_decimal(buf, q + 2)?;
+    if *buf.get(r)? != b']' {
+        return None;
+    }
+    Some((RawLevel { price, size }, r + 1))
 }
 
 /// `0x01` in every byte of a word.
