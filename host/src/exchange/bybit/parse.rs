@@ -120,9 +120,13 @@ fn parse_bybit_layout(text: &[u8], out: &mut BookUpdate) -> Option<()> {
     } else {
         c.ascii_string_rest()?
     };
+    // ASCII, so each byte is its own char; a local `String` keeps its length in a register.
+    let mut owned = std::mem::take(&mut out.symbol);
+    owned.reserve(symbol.len());
     for &b in symbol {
-        out.symbol.push(char::from(b));
+        owned.push(char::from(b));
     }
+    out.symbol = owned;
     if !c.literal(b",\"b\":") {
         return None;
     }
