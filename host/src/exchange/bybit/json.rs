@@ -167,10 +167,10 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub(crate) fn compact_level(&mut self) -> Option<RawLevel> {
         let rest = self.buf.get(self.pos..)?;
-        // Within a fixed-size window of the text the index checks fold away; a level that does
-        // not fit it (long numbers, the end of the text) is read from the text itself.
+        // Within a fixed-size window of the text the index checks fold away; only near the end
+        // of the text is the level read from the text itself.
         let (level, len) = match rest.first_chunk::<LEVEL_WINDOW>() {
-            Some(window) => compact_level_at(window).or_else(|| compact_level_at(rest))?,
+            Some(window) => compact_level_at(window)?,
             None => compact_level_at(rest)?,
         };
         self.pos += len;
@@ -344,10 +344,10 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Bytes [`Cursor::compact_level`] first reads a level from: enough for the longest level
-/// whose numbers have at most seven digits each (`["123456.7","1234567"]` and the words read
-/// past its quotes).
-const LEVEL_WINDOW: usize = 24;
+/// Bytes [`Cursor::compact_level`] reads a level from when the text has them: enough for the
+/// longest compact level (`["1234567.1234567","1234567.1234567"]`, 37 bytes) and every word
+/// read while parsing it (the last ends at byte 36).
+const LEVEL_WINDOW: usize = 40;
 
 /// The compact level at the start of `buf` and its length.
 #[inline(always)]
