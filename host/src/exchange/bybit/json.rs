@@ -216,7 +216,12 @@ impl<'a> Cursor<'a> {
     /// An unquoted integer of 1–15 digits directly at the cursor (no whitespace skipped).
     #[inline(always)]
     pub(crate) fn short_uint(&mut self) -> Option<u64> {
-        let (value, len) = short_uint(self.buf, self.pos)?;
+        let rest = self.buf.get(self.pos..)?;
+        // Two whole words when the text has them: no tail handling.
+        let (value, len) = match rest.first_chunk::<16>() {
+            Some(window) => short_uint(window, 0)?,
+            None => short_uint(rest, 0)?,
+        };
         self.pos += len;
         Some(value)
     }
