@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group};
 use host::book::{BookUpdate, OrderBook};
-use host::exchange::bybit::parse::parse_orderbook;
+use host::exchange::bybit::parse::{parse_orderbook, peek_topic};
 use rust_decimal::Decimal;
 
 #[path = "support/stream_gen.rs"]
@@ -69,7 +69,12 @@ fn direct_report(stream: &stream_gen::Stream) {
     let mut book = new_book();
     let mut update = BookUpdate::with_capacity(64);
     run(stream, &mut book, &mut update); // warm up
-    let rounds = 300;
+    // `BOOK_ROUNDS=1` keeps a run under callgrind short.
+    let rounds = std::env::var("BOOK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(300);
     let mut round_ns = Vec::with_capacity(rounds);
     let cpu_start = thread_cpu_ns();
     let before = ALLOCATIONS.load(Ordering::Relaxed);
@@ -126,6 +131,21 @@ fn bench_book(c: &mut Criterion) {
         let mut book = new_book();
         let mut update = BookUpdate::with_capacity(64);
         b.iter(|| run(&stream, &mut book, &mut update));
+    });
+    group.bench_function("peek_parse_apply", |b| {
+        // As the host does it: the topic first (PublicStreamTask), then parse, then apply.
+        let mut book = new_book();
+        let mut update = BookUpdate::with_capacity(64);
+        b.iter(|| {
+            parse_orderbook(stream.snapshot.as_bytes(), &mut update).expect("parse");
+            book.apply(&update, 0).expect("apply");
+            for msg in &stream.deltas {
+                let topic = peek_topic(black_box(msg.as_bytes())).expect("topic");
+                assert!(topic.is_some_and(|t| t.starts_with("orderbook.")));
+                parse_orderbook(msg.as_bytes(), &mut update).expect("parse");
+                book.apply(black_box(&update), 0).expect("apply");
+            }
+        });
     });
     group.bench_function("parse_only", |b| {
         let mut update = BookUpdate::with_capacity(64);

@@ -193,32 +193,17 @@ impl OrderBook {
 
     #[inline]
     fn apply_levels(&mut self, update: &BookUpdate) -> Result<(), BookError> {
+        // Scales in locals: the stores into the sides cannot make the compiler reload them.
+        let (price_scale, qty_scale) = (self.price_scale, self.qty_scale);
         for level in &update.bids {
-            let (price, size) = self.normalise(level)?;
+            let (price, size) = normalise(level, price_scale, qty_scale)?;
             self.bids.set(price, size);
         }
         for level in &update.asks {
-            let (price, size) = self.normalise(level)?;
+            let (price, size) = normalise(level, price_scale, qty_scale)?;
             self.asks.set(-price, size);
         }
         Ok(())
-    }
-
-    #[inline(always)]
-    fn normalise(&self, level: &RawLevel) -> Result<(i64, i64), BookError> {
-        let price = level.price.to_scale(self.price_scale).filter(|p| *p > 0);
-        let size = level.size.to_scale(self.qty_scale).filter(|s| *s >= 0);
-        match (price, size) {
-            (Some(p), Some(s)) => Ok((p, s)),
-            (None, _) => Err(BookError::BadLevel {
-                what: "price",
-                value: level.price.to_decimal(),
-            }),
-            (_, None) => Err(BookError::BadLevel {
-                what: "size",
-                value: level.size.to_decimal(),
-            }),
-        }
     }
 
     fn fail(&mut self, reason: ResyncReason, err: BookError) -> BookError {
@@ -330,6 +315,25 @@ impl OrderBook {
         let (ps, qs) = (self.price_scale, self.qty_scale);
         view.bid_count = fill_side(&mut view.bids, self.bids.iter_best_first(), 1, ps, qs);
         view.ask_count = fill_side(&mut view.asks, self.asks.iter_best_first(), -1, ps, qs);
+    }
+}
+
+/// A level's price and size at the book's scales, if representable (price positive, size
+/// not negative).
+#[inline(always)]
+fn normalise(level: &RawLevel, price_scale: u8, qty_scale: u8) -> Result<(i64, i64), BookError> {
+    let price = level.price.to_scale(price_scale).filter(|p| *p > 0);
+    let size = level.size.to_scale(qty_scale).filter(|s| *s >= 0);
+    match (price, size) {
+        (Some(p), Some(s)) => Ok((p, s)),
+        (None, _) => Err(BookError::BadLevel {
+            what: "price",
+            value: level.price.to_decimal(),
+        }),
+        (_, None) => Err(BookError::BadLevel {
+            what: "size",
+            value: level.size.to_decimal(),
+        }),
     }
 }
 

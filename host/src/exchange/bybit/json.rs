@@ -166,21 +166,64 @@ impl<'a> Cursor<'a> {
     /// path then reads with the same result or reports with its usual error.
     #[inline]
     pub(crate) fn compact_level(&mut self) -> Option<RawLevel> {
-        let buf = self.buf;
-        let p = self.pos;
-        if buf.get(p..p + 2)? != b"[\"" {
-            return None;
+        let rest = self.buf.get(self.pos..)?;
+        // Within a fixed-size window of the text the index checks fold away; only near the end
+        // of the text is the level read from the text itself.
+        let (level, len) = match rest.first_chunk::<LEVEL_WINDOW>() {
+            Some(window) => compact_level_at(window)?,
+            None => compact_level_at(rest)?,
+        };
+        self.pos += len;
+        Some(level)
+    }
+
+    /// Consume `lit` if the text continues with exactly it (no whitespace skipped).
+    #[inline(always)]
+    pub(crate) fn literal(&mut self, lit: &[u8]) -> bool {
+        let next = self
+            .buf
+            .get(self.pos..)
+            .and_then(|rest| rest.get(..lit.len()));
+        if next == Some(lit) {
+            self.pos += lit.len();
+            true
+        } else {
+            false
         }
-        let (price, q) = compact_decimal(buf, p + 2)?;
-        if buf.get(q..q + 2)? != b",\"" {
-            return None;
+    }
+
+    /// The rest of a string whose opening quote is already consumed, up to and past its
+    /// closing quote, if it is plain ASCII without escapes and not within eight bytes of the
+    /// end of the text; `None` otherwise. Reads a word at a time.
+    #[inline(always)]
+    pub(crate) fn ascii_string_rest(&mut self) -> Option<&'a [u8]> {
+        let start = self.pos;
+        let mut i = start;
+        loop {
+            let stop = string_stop(word_at(self.buf, i)?);
+            if stop != 0 {
+                let end = i + (stop.trailing_zeros() / 8) as usize;
+                if self.buf[end] != b'"' {
+                    return None;
+                }
+                self.pos = end + 1;
+                return Some(&self.buf[start..end]);
+            }
+            i += 8;
         }
-        let (size, r) = compact_decimal(buf, q + 2)?;
-        if *buf.get(r)? != b']' {
-            return None;
-        }
-        self.pos = r + 1;
-        Some(RawLevel { price, size })
+    }
+
+    /// An unquoted integer of 1–15 digits directly at the cursor (no whitespace skipped).
+    #[inline(always)]
+    pub(crate) fn short_uint(&mut self) -> Option<u64> {
+        let rest = self.buf.get(self.pos..)?;
+        // Two whole words when the text has them: no tail handling.
+        let (value, len) = match rest.first_chunk::<16>() {
+            Some(window) => short_uint(window, 0)?,
+            None => short_uint(rest, 0)?,
+        };
+        self.pos += len;
+        Some(value)
     }
 
     /// A non-negative JSON integer, or one inside a string (`"123"`).
@@ -306,6 +349,28 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Bytes [`Cursor::compact_level`] reads a level from when the text has them: enough for the
+/// longest compact level (`["1234567.1234567","1234567.1234567"]`, 37 bytes) and every word
+/// read while parsing it (the last ends at byte 36).
+const LEVEL_WINDOW: usize = 40;
+
+/// The compact level at the start of `buf` and its length.
+#[inline(always)]
+fn compact_level_at(buf: &[u8]) -> Option<(RawLevel, usize)> {
+    if buf.get(..2)? != b"[\"" {
+        return None;
+    }
+    let (price, q) = compact_decimal(buf, 2)?;
+    if buf.get(q..q + 2)? != b",\"" {
+        return None;
+    }
+    let (size, r) = compact_decimal(buf, q + 2)?;
+    if *buf.get(r)? != b']' {
+        return None;
+    }
+    Some((RawLevel { price, size }, r + 1))
+}
+
 /// `0x01` in every byte of a word.
 const ONES: u64 = 0x0101_0101_0101_0101;
 
@@ -336,6 +401,18 @@ fn word_or_tail(buf: &[u8], i: usize) -> Option<u64> {
             .rev()
             .fold(0u64, |word, &b| (word << 8) | u64::from(b)),
     )
+}
+
+/// The top bit of each byte of `w` that is `"`, `\\` or not ASCII, where no such byte comes
+/// before it (later bits may be spurious): its lowest set bit marks the first such byte.
+#[inline(always)]
+fn string_stop(w: u64) -> u64 {
+    let quote = w ^ (u64::from(b'"') * ONES);
+    let backslash = w ^ (u64::from(b'\\') * ONES);
+    // A zero byte of `x` sets the top bit of `x - ONES` and not of `x`; a borrow only
+    // disturbs the bytes after a zero byte.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    (zero(quote) | zero(backslash) | w) & (0x80 * ONES)
 }
 
 /// How many of the bytes of `t` (a word XOR `'0'` in every byte), from the first, are
@@ -370,16 +447,32 @@ fn digits_value(t: u64, n: u32) -> u64 {
 #[inline(always)]
 fn compact_decimal(buf: &[u8], i: usize) -> Option<(Fixed, usize)> {
     let zeros = u64::from(b'0') * ONES;
-    let w = word_at(buf, i)?;
-    let n = digit_run(w ^ zeros);
+    let t = word_at(buf, i)? ^ zeros;
+    let n = digit_run(t);
     if n == 0 || n == 8 {
         return None;
     }
-    let int = digits_value(w ^ zeros, n);
     // The byte after the digits, taken from the word already loaded.
-    match (w >> (8 * n)) as u8 {
-        b'"' => Some((Fixed::new(int as i64, 0), i + n as usize + 1)),
+    match (t >> (8 * n)) as u8 ^ b'0' {
+        b'"' => Some((Fixed::new(digits_value(t, n) as i64, 0), i + n as usize + 1)),
         b'.' => {
+            // The word one byte further on holds the fraction digits from byte `n`: joined
+            // under the integer digits they make the mantissa's digits, read in one go when
+            // there are at most seven of them.
+            let t2 = word_at(buf, i + 1)? ^ zeros;
+            let int_bytes = (1u64 << (8 * n)) - 1;
+            let joined = (t & int_bytes) | (t2 & !int_bytes);
+            let total = digit_run(joined);
+            if total < 8 {
+                if (t2 >> (8 * total)) as u8 ^ b'0' != b'"' {
+                    return None;
+                }
+                let mantissa = digits_value(joined, total);
+                return Some((
+                    Fixed::new(mantissa as i64, (total - n) as u8),
+                    i + total as usize + 2,
+                ));
+            }
             let j = i + n as usize + 1;
             let w = word_at(buf, j)?;
             let f = digit_run(w ^ zeros);
@@ -388,7 +481,7 @@ fn compact_decimal(buf: &[u8], i: usize) -> Option<(Fixed, usize)> {
             }
             let frac = digits_value(w ^ zeros, f);
             // At most 7 + 7 digits: far below i64::MAX.
-            let mantissa = int * POW10_U64[f as usize] + frac;
+            let mantissa = digits_value(t, n) * POW10_U64[f as usize] + frac;
             Some((Fixed::new(mantissa as i64, f as u8), j + f as usize + 1))
         }
         _ => None,

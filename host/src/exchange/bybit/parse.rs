@@ -79,6 +79,85 @@ const D_SEQ: u8 = 16;
 /// reused, so a warm buffer makes this allocation-free).
 pub fn parse_orderbook(text: &[u8], out: &mut BookUpdate) -> Result<(), ParseError> {
     out.clear();
+    if parse_bybit_layout(text, out).is_some() {
+        return Ok(());
+    }
+    parse_orderbook_general(text, out)
+}
+
+/// A book push in the exact layout Bybit sends (member order fixed, no whitespace, no escapes,
+/// plain integers, `cts` optional):
+/// `{"topic":"orderbook.<depth>.<symbol>","type":"<delta|snapshot>","ts":<ms>,"data":{"s":"<symbol>","b":[..],"a":[..],"u":<id>,"seq":<seq>},"cts":<ms>}`,
+/// read by matching the fixed parts instead of reading and comparing each key. `None` as soon
+/// as the text departs from it (`out` then holds part of the message): the general parser
+/// reads such text from the start, with the same result or its usual error.
+#[inline]
+fn parse_bybit_layout(text: &[u8], out: &mut BookUpdate) -> Option<()> {
+    let mut c = Cursor::new(text);
+    if !c.literal(b"{\"topic\":\"orderbook.") {
+        return None;
+    }
+    out.depth = u32::try_from(c.short_uint()?).ok()?;
+    if !c.literal(b".") {
+        return None;
+    }
+    let topic_symbol = c.ascii_string_rest()?;
+    out.kind = if c.literal(b",\"type\":\"delta\",\"ts\":") {
+        UpdateKind::Delta
+    } else if c.literal(b",\"type\":\"snapshot\",\"ts\":") {
+        UpdateKind::Snapshot
+    } else {
+        return None;
+    };
+    // At most 15 digits: fits an i64.
+    out.ts_exchange_ms = c.short_uint()? as i64;
+    if !c.literal(b",\"data\":{\"s\":\"") {
+        return None;
+    }
+    // The symbol is normally the topic's: compare rather than scan again.
+    let symbol = if c.literal(topic_symbol) && c.literal(b"\"") {
+        topic_symbol
+    } else {
+        c.ascii_string_rest()?
+    };
+    // ASCII, so each byte is its own char; a local `String` keeps its length in a register.
+    let mut owned = std::mem::take(&mut out.symbol);
+    owned.reserve(symbol.len());
+    for &b in symbol {
+        owned.push(char::from(b));
+    }
+    out.symbol = owned;
+    if !c.literal(b",\"b\":") {
+        return None;
+    }
+    parse_levels(&mut c, &mut out.bids, "data.b").ok()?;
+    if !c.literal(b",\"a\":") {
+        return None;
+    }
+    parse_levels(&mut c, &mut out.asks, "data.a").ok()?;
+    if !c.literal(b",\"u\":") {
+        return None;
+    }
+    out.update_id = c.short_uint()?;
+    if !c.literal(b",\"seq\":") {
+        return None;
+    }
+    out.seq = c.short_uint()?;
+    if !c.literal(b"}") {
+        return None;
+    }
+    if c.literal(b",\"cts\":") {
+        out.ts_match_ms = c.short_uint()? as i64;
+    }
+    if !c.literal(b"}") {
+        return None;
+    }
+    c.end().ok()
+}
+
+/// [`parse_orderbook`] for any JSON layout.
+fn parse_orderbook_general(text: &[u8], out: &mut BookUpdate) -> Result<(), ParseError> {
+    out.clear();
     let mut c = Cursor::new(text);
     let mut seen = 0u8;
     c.expect(b'{', "'{'")?;
@@ -292,6 +371,19 @@ fn general_level(c: &mut Cursor<'_>, field: &'static str) -> Result<RawLevel, Pa
 /// The `topic` of a push, if the text is an object with one (found without allocating;
 /// stops at the first `topic` key). `None` for control replies (pong, subscribe, auth).
 pub fn peek_topic(text: &[u8]) -> Result<Option<&str>, ParseError> {
+    let mut c = Cursor::new(text);
+    // Pushes put `topic` first: no key to read and compare.
+    if c.literal(b"{\"topic\":\"")
+        && let Some(topic) = c.ascii_string_rest()
+        && let Ok(topic) = std::str::from_utf8(topic)
+    {
+        return Ok(Some(topic));
+    }
+    peek_topic_general(text)
+}
+
+/// [`peek_topic`] for any JSON layout.
+fn peek_topic_general(text: &[u8]) -> Result<Option<&str>, ParseError> {
     let mut c = Cursor::new(text);
     c.expect(b'{', "'{'")?;
     if c.eat(b'}') {

@@ -712,6 +712,20 @@ proptest! {
         check_compact_level(&text);
     }
 
+    /// The topic of a push (or near-push) is the general reader's.
+    #[test]
+    fn peek_topic_fast_path_never_disagrees(
+        topic in r#"[a-z0-9.A-Z]{0,30}|[a-z\\"é.]{0,6}"#,
+        rest in r#",("type"|"data"):[ "a-z{}]{0,8}\}?|\}|"#,
+        cut in 0usize..60,
+    ) {
+        let text = format!("{{\"topic\":\"{topic}\"{rest}");
+        for text in [text.as_bytes(), &text.as_bytes()[..cut.min(text.len())]] {
+            let want = format!("{:?}", peek_topic_general(text));
+            prop_assert_eq!(format!("{:?}", peek_topic(text)), want);
+        }
+    }
+
     /// Arbitrary bytes never panic the fast parsers.
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
@@ -807,4 +821,128 @@ fn trade_reply_samples() {
         parse_trade_reply(r#"{"op":"pong"}"#).is_err(),
         "retCode is required"
     );
+}
+
+/// `parse_orderbook` (Bybit-layout fast path, then the general parser) and the general parser
+/// alone agree on `text`: the same update, or the same error.
+fn check_same_as_general(text: &[u8]) {
+    let mut fast = BookUpdate::with_capacity(4);
+    let mut general = BookUpdate::with_capacity(4);
+    match (
+        parse_orderbook(text, &mut fast),
+        parse_orderbook_general(text, &mut general),
+    ) {
+        (Ok(()), Ok(())) => assert_eq!(fast, general, "{}", String::from_utf8_lossy(text)),
+        (Err(a), Err(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}")),
+        (a, b) => panic!("{}: {a:?} vs {b:?}", String::from_utf8_lossy(text)),
+    }
+}
+
+/// A book push in Bybit's layout from its parts (each inserted as is).
+#[allow(clippy::too_many_arguments)]
+fn bybit_layout(
+    depth: &str,
+    topic_symbol: &str,
+    kind: &str,
+    ts: &str,
+    symbol: &str,
+    levels: &[(String, String)],
+    u: &str,
+    cts: Option<&str>,
+) -> String {
+    let side = |levels: &[(String, String)]| {
+        let parts: Vec<String> = levels
+            .iter()
+            .map(|(p, s)| format!("[\"{p}\",\"{s}\"]"))
+            .collect();
+        parts.join(",")
+    };
+    let (bids, asks) = levels.split_at(levels.len() / 2);
+    let cts = cts.map(|c| format!(",\"cts\":{c}")).unwrap_or_default();
+    format!(
+        "{{\"topic\":\"orderbook.{depth}.{topic_symbol}\",\"type\":\"{kind}\",\"ts\":{ts},\"data\":{{\"s\":\"{symbol}\",\"b\":[{}],\"a\":[{}],\"u\":{u},\"seq\":{u}7}}{cts}}}",
+        side(bids),
+        side(asks)
+    )
+}
+
+#[test]
+fn bybit_layout_fast_path_reads_real_shaped_pushes() {
+    let levels = vec![
+        ("30247.20".to_string(), "30.028".to_string()),
+        ("30240.00".to_string(), "0".to_string()),
+        ("30248.70".to_string(), "0.892".to_string()),
+    ];
+    for (symbol, cts) in [("BTCUSDT", Some("1687940967464")), ("1000PEPEUSDT", None)] {
+        for kind in ["delta", "snapshot"] {
+            let text = bybit_layout(
+                "50",
+                symbol,
+                kind,
+                "1687940967466",
+                symbol,
+                &levels,
+                "177400507",
+                cts,
+            );
+            let mut out = BookUpdate::default();
+            assert!(
+                parse_bybit_layout(text.as_bytes(), &mut out).is_some(),
+                "{text}"
+            );
+            check_same_as_general(text.as_bytes());
+            check_book_against_serde(&text, &out);
+            assert_eq!((out.depth, out.symbol.as_str()), (50, symbol));
+        }
+    }
+    // A symbol that differs from the topic's is read from `data.s`.
+    let text = bybit_layout("1", "BTC", "delta", "1", "ETH", &levels, "2", None);
+    let mut out = BookUpdate::default();
+    assert!(parse_bybit_layout(text.as_bytes(), &mut out).is_some());
+    assert_eq!(out.symbol, "ETH");
+    // Whitespace (the samples are pretty-printed) leaves it to the general parser.
+    let text = load("ws-orderbook-delta.json");
+    assert!(parse_bybit_layout(text.as_bytes(), &mut BookUpdate::default()).is_none());
+}
+
+proptest! {
+    /// Bybit-layout pushes with odd parts, then possibly one byte changed, inserted or removed:
+    /// the fast path never disagrees with the general parser.
+    #[test]
+    fn bybit_layout_fast_path_never_disagrees(
+        depth in prop_oneof![3 => "[0-9]{1,3}", 1 => "[0-9]{0,11}"],
+        topic_symbol in prop_oneof![3 => "[A-Z0-9]{1,12}", 1 => r#"[A-Z\\"é.]{0,4}"#],
+        kind in prop_oneof![3 => "delta|snapshot", 1 => "delt|partial"],
+        ts in prop_oneof![3 => "1[0-9]{12}", 1 => r#"-?[0-9]{0,21}|"[0-9]{1,3}""#],
+        same_symbol in prop::bool::weighted(0.8),
+        symbol in prop_oneof![3 => "[A-Z0-9]{1,12}", 1 => r#"[A-Z\\"é]{0,4}"#],
+        levels in prop::collection::vec(
+            prop_oneof![
+                3 => ("[0-9]{1,6}(\\.[0-9]{1,2})?", "[0-9]{1,3}(\\.[0-9]{0,3})?"),
+                1 => (r#"[0-9]{0,9}(\.[0-9]{0,9})?|-1|1e3"#, r#"[0-9]{1,4}(\.[0-9]{0,4})?"#),
+            ],
+            0..6,
+        ),
+        u in prop_oneof![3 => "[1-9][0-9]{0,11}", 1 => r#"[0-9]{1,17}|"7"|-1"#],
+        cts in prop::option::of(prop_oneof![3 => "1[0-9]{12}", 1 => r#"[0-9]{0,16}|"1""#]),
+        edit in prop::option::of((0usize..400, any::<u8>(), 0u8..3)),
+    ) {
+        let symbol = if same_symbol { topic_symbol.clone() } else { symbol };
+        let text = bybit_layout(
+            &depth, &topic_symbol, &kind, &ts, &symbol, &levels, &u, cts.as_deref(),
+        );
+        let mut text = text.into_bytes();
+        check_same_as_general(&text);
+        if let Some((pos, byte, how)) = edit {
+            let pos = pos.min(text.len() - 1);
+            match how {
+                0 => text[pos] = byte,
+                1 => text.insert(pos, byte),
+                _ => {
+                    text.remove(pos);
+                }
+            }
+            check_same_as_general(&text);
+        }
+    }
 }
