@@ -296,7 +296,7 @@ impl Bench {
         let out = state.plan(&mut self.ids, now_ms, false);
         let t4 = stamp(stamped);
 
-        let mut requests = Vec::new();
+        let mut requests = Default::default();
         if !out.actions.is_empty() {
             // batch (Runtime::act)
             let actions = [SymbolActions {

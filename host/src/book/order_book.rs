@@ -306,9 +306,9 @@ impl OrderBook {
     /// tick and lot size, symbol and exchange time. Does not allocate. Other fields (last
     /// trade, mark price, local time) are left as they are.
     pub fn fill_view(&self, view: &mut MarketView) {
-        if view.symbol() != self.symbol {
-            view.set_symbol(&self.symbol);
-        }
+        // Unconditionally: the view is scratch shared by the symbols of a thread, so the name
+        // changes on most calls, and writing it (32 bytes) costs less than reading it back.
+        view.set_symbol(&self.symbol);
         view.ts_exchange_ms = self.ts_exchange_ms;
         view.tick_size = self.tick_f64;
         view.lot_size = self.lot_f64;

@@ -13,6 +13,7 @@ use super::ratelimit::{Endpoint, LimitKey, RateLimiter};
 use super::state::{WorkingOrder, WorkingOrders};
 use crate::model::{Category, OrderLinkId, Side};
 use rust_decimal::Decimal;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Time in force of new quotes.
@@ -171,10 +172,12 @@ impl SentAction {
 /// What to send now and what waits.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// Requests to send now, cancels first; their budget is already charged.
-    pub requests: Vec<OrderRequest>,
-    /// Every action inside `requests`, as indices into the input, for [`record_sent`].
-    pub sent: Vec<SentAction>,
+    /// Requests to send now, cancels first; their budget is already charged (a tick's one or
+    /// two without a heap allocation).
+    pub requests: SmallVec<[OrderRequest; 2]>,
+    /// Every action inside `requests`, as indices into the input, for [`record_sent`] (a
+    /// tick's few actions without a heap allocation).
+    pub sent: SmallVec<[SentAction; 8]>,
     /// Actions that wait.
     pub deferred: Vec<Deferred>,
 }
@@ -194,13 +197,13 @@ pub fn plan_requests(
 ) -> Plan {
     let total = symbols.iter().map(|s| s.actions.len()).sum();
     let mut plan = Plan {
-        requests: Vec::with_capacity(1),
-        sent: Vec::with_capacity(total),
+        requests: SmallVec::new(),
+        sent: SmallVec::with_capacity(total),
         deferred: Vec::new(),
     };
     // kind 0 cancel, 1 amend, 2 create; per category
     // On the stack: a batch's worth of orders per group (more spill to the heap).
-    let mut groups: [[smallvec::SmallVec<[Item<'_>; 20]>; 2]; 3] = Default::default();
+    let mut groups: [[SmallVec<[Item<'_>; 20]>; 2]; 3] = Default::default();
     for (si, sa) in symbols.iter().enumerate() {
         let Some(first) = sa.actions.iter().map(|a| a.stage).min() else {
             continue;

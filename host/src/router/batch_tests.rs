@@ -202,8 +202,8 @@ fn requests_carry_exact_fields() {
     }];
     let plan = plan_requests(&sa, &mut RateLimiter::new(), 0, &BatchConfig::default());
     assert_eq!(
-        plan.requests,
-        vec![OrderRequest::Create(
+        plan.requests[..],
+        [OrderRequest::Create(
             Category::Spot,
             CreateOrder {
                 symbol: "BTCUSDT".into(),
