@@ -192,6 +192,18 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// `lit` followed by a closing quote, consumed together: nothing is consumed unless both
+    /// match (a string that merely starts with `lit` is left whole for the caller).
+    pub(crate) fn literal_then_quote(&mut self, lit: &[u8]) -> bool {
+        let rest = self.buf.get(self.pos..).unwrap_or_default();
+        if rest.get(lit.len()) == Some(&b'"') && rest.starts_with(lit) {
+            self.pos += lit.len() + 1;
+            true
+        } else {
+            false
+        }
+    }
+
     /// The rest of a string whose opening quote is already consumed, up to and past its
     /// closing quote, if it is plain ASCII without escapes and not within eight bytes of the
     /// end of the text; `None` otherwise. Reads a word at a time.

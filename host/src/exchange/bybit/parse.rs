@@ -115,7 +115,7 @@ fn parse_bybit_layout(text: &[u8], out: &mut BookUpdate) -> Option<()> {
         return None;
     }
     // The symbol is normally the topic's: compare rather than scan again.
-    let symbol = if c.literal(topic_symbol) && c.literal(b"\"") {
+    let symbol = if c.literal_then_quote(topic_symbol) {
         topic_symbol
     } else {
         c.ascii_string_rest()?

@@ -900,6 +900,17 @@ fn bybit_layout_fast_path_reads_real_shaped_pushes() {
     let mut out = BookUpdate::default();
     assert!(parse_bybit_layout(text.as_bytes(), &mut out).is_some());
     assert_eq!(out.symbol, "ETH");
+    // One that starts with the topic's symbol is read whole, as the general parser reads it.
+    for (topic, data) in [("BTC", "BTCUSDT"), ("BTCUSDT", "BTC")] {
+        let text = bybit_layout("1", topic, "delta", "1", data, &levels, "2", None);
+        let mut out = BookUpdate::default();
+        assert!(
+            parse_bybit_layout(text.as_bytes(), &mut out).is_some(),
+            "{text}"
+        );
+        assert_eq!(out.symbol, data, "{text}");
+        check_same_as_general(text.as_bytes());
+    }
     // Whitespace (the samples are pretty-printed) leaves it to the general parser.
     let text = load("ws-orderbook-delta.json");
     assert!(parse_bybit_layout(text.as_bytes(), &mut BookUpdate::default()).is_none());
@@ -927,7 +938,14 @@ proptest! {
         cts in prop::option::of(prop_oneof![3 => "1[0-9]{12}", 1 => r#"[0-9]{0,16}|"1""#]),
         edit in prop::option::of((0usize..400, any::<u8>(), 0u8..3)),
     ) {
-        let symbol = if same_symbol { topic_symbol.clone() } else { symbol };
+        // Otherwise another symbol, half the time one extending the topic's.
+        let symbol = if same_symbol {
+            topic_symbol.clone()
+        } else if symbol.len() % 2 == 0 {
+            format!("{topic_symbol}{symbol}")
+        } else {
+            symbol
+        };
         let text = bybit_layout(
             &depth, &topic_symbol, &kind, &ts, &symbol, &levels, &u, cts.as_deref(),
         );
