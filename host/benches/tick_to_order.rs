@@ -6,7 +6,8 @@
 //! that path (socket task -> forwarder -> loop: two mpsc hops; loop -> request task: one spawn).
 //!
 //! Run: `cargo bench -p host --bench tick_to_order` (needs `scripts/build-wasm.sh`;
-//! `T2O_PIPELINE_ONLY=1` skips the hops). Prints per-stage percentiles from per-frame `Instant`
+//! `T2O_PIPELINE_ONLY=1` skips the hops; `T2O_REQUEST_FRAMES=1` replays for an instruction
+//! profile of the request frames alone, see [`request_frame`]). Prints per-stage percentiles from per-frame `Instant`
 //! stamps. Stages, as the runtime runs them:
 //! - parse: `peek_topic` + `parse_orderbook` into a reused buffer (`PublicStreamTask`);
 //! - apply: symbol lookup + `SymbolState::on_book` (`Runtime::on_public`);
@@ -541,6 +542,40 @@ fn hops() {
     spawn(true).row("spawn -> first poll, paced");
 }
 
+/// For instruction profiles of the frames that produce requests only: a first pass records
+/// which frames do; a second pass, from a fresh state (the stream and the ids are
+/// deterministic, so the same frames do again), runs exactly those through this function, so
+/// `valgrind --tool=callgrind --toggle-collect='*request_frame*'` counts them and nothing else.
+#[inline(never)]
+fn request_frame(b: &mut Bench, i: usize, k: usize) -> Sample {
+    b.frame(i, k, false)
+}
+
+fn replay_request_frames(transport: Transport) {
+    let mut b = Bench::new(transport);
+    let mut marked = Vec::new();
+    for k in 0..DELTAS {
+        for i in 0..SYMBOLS {
+            marked.push(b.frame(i, k, false).requests > 0);
+        }
+    }
+    let mut b = Bench::new(transport);
+    let mut again = 0;
+    for k in 0..DELTAS {
+        for i in 0..SYMBOLS {
+            let s = if marked[k * SYMBOLS + i] {
+                request_frame(&mut b, i, k)
+            } else {
+                b.frame(i, k, false)
+            };
+            again += usize::from(s.requests > 0);
+        }
+    }
+    let first = marked.iter().filter(|m| **m).count();
+    assert_eq!(first, again, "the replay diverged");
+    println!("replayed {first} request frames through `request_frame`");
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: do nothing then.
     if !std::env::args().any(|a| a == "--bench") {
@@ -548,6 +583,16 @@ fn main() {
     }
     // `T2O_TRANSPORT=rest|ws` runs one transport only.
     let only = std::env::var("T2O_TRANSPORT").ok();
+    // `T2O_REQUEST_FRAMES=1`: the replay for instruction profiles (see `request_frame`).
+    if std::env::var_os("T2O_REQUEST_FRAMES").is_some() {
+        let t = if only.as_deref() == Some("rest") {
+            Transport::Rest
+        } else {
+            Transport::WsTrade
+        };
+        replay_request_frames(t);
+        return;
+    }
     if only.as_deref() != Some("ws") {
         pipeline(Transport::Rest);
     }
