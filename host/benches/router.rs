@@ -14,6 +14,7 @@ use host::model::{
 };
 use host::router::batch::{BatchConfig, SymbolActions, plan_requests};
 use host::router::diff::{DiffConfig, diff};
+use host::router::limit_check::LimitMemo;
 use host::router::limits::{HardLimits, apply_hard_limits};
 use host::router::ratelimit::RateLimiter;
 use host::router::state::{AckOutcome, RequestKind, WorkingOrder, WorkingOrders};
@@ -200,6 +201,7 @@ fn small_plan(c: &mut Criterion) {
     });
     // As the runtime calls it: the desired quotes' buffer reused from plan to plan.
     let mut buffer = DesiredQuotes::default();
+    let mut memo = LimitMemo::default();
     group.bench_function("plan_symbol_into", |b| {
         b.iter(|| {
             plan_symbol_into(
@@ -211,6 +213,7 @@ fn small_plan(c: &mut Criterion) {
                 &w,
                 &mut ids,
                 &mut buffer,
+                &mut memo,
             )
             .unwrap()
         })

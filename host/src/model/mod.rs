@@ -13,8 +13,8 @@ pub mod text;
 pub use ids::{LinkIdGen, OrderLinkId, ParsedLinkId};
 pub use instrument::{Category, Instrument};
 pub use quote::{
-    DesiredQuotes, DropReason, DroppedLevel, Quote, QuoteGrid, quotes_from_ladder, quotes_on_grid,
-    quotes_on_grid_into,
+    DesiredQuotes, DropReason, DroppedLevel, GridSummary, Quote, QuoteGrid, SideSummary,
+    quotes_from_ladder, quotes_on_grid, quotes_on_grid_into,
 };
 
 use rust_decimal::Decimal;

@@ -77,6 +77,27 @@ impl DesiredQuotes {
     }
 }
 
+/// One side of a conversion that took the integer path for every level, counted on the grids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SideSummary {
+    /// Quotes kept (levels not dropped).
+    pub count: usize,
+    /// Their quantities added up, in lots.
+    pub lots_sum: i64,
+    /// The largest quantity of one quote, in lots.
+    pub lots_max: i64,
+    /// The highest price, in ticks (0 when `count` is 0).
+    pub top_ticks: i64,
+}
+
+/// The quotes of a conversion in ticks and lots (bids, then asks), for checks that need no
+/// `Decimal` (see [`crate::router::limit_check::LimitCheck`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GridSummary {
+    /// `[bids, asks]`.
+    pub sides: [SideSummary; 2],
+}
+
 /// An instrument's grids and minimums counted in ticks and lots, prepared once per instrument
 /// so that converting a ladder compares integers; a level floats cannot place on the grids takes
 /// the exact path instead (same result, see [`Grid`]).
@@ -112,7 +133,7 @@ impl QuoteGrid {
 }
 
 /// The most whole `unit`s in `x` (`x >= 0`, `unit > 0`), exactly.
-fn floor_count(x: Decimal, unit: Decimal) -> Option<i128> {
+pub(crate) fn floor_count(x: Decimal, unit: Decimal) -> Option<i128> {
     let mut n = x.checked_div(unit)?.floor().to_i128()?;
     // The division rounds at 28 digits: settle the boundary with exact products.
     while n > 0 && Decimal::from_i128_with_scale(n, 0).checked_mul(unit)? > x {
@@ -155,19 +176,22 @@ pub fn quotes_on_grid(
 
 /// [`quotes_on_grid`] into `out`, cleared first: its vectors are reused from call to call
 /// (no allocation once they are large enough). On an error `out` holds part of the ladder.
+///
+/// Returns the quotes counted on the grids when every level took the integer path (`None`
+/// when one did not, or when the strategy pulled its quotes).
 pub fn quotes_on_grid_into(
     inst: &Instrument,
     grid: Option<&QuoteGrid>,
     ladder: &Ladder,
     out: &mut DesiredQuotes,
-) -> Result<(), ModelError> {
+) -> Result<Option<GridSummary>, ModelError> {
     out.bids.clear();
     out.asks.clear();
     out.dropped.clear();
     out.pulled = None;
     if let Some(reason) = ladder.pull_reason() {
         out.pulled = Some(reason.to_owned());
-        return Ok(());
+        return Ok(None);
     }
     // One allocation per side (pushing from empty would grow them level by level).
     out.bids.reserve_exact(ladder.bids().len());
@@ -175,8 +199,10 @@ pub fn quotes_on_grid_into(
     // Best bid and ask in ticks while every level took the integer path.
     let mut best: (Option<i64>, Option<i64>) = (None, None);
     let mut all_on_grid = true;
+    let mut summary = GridSummary::default();
     for (side, levels) in [(Side::Buy, ladder.bids()), (Side::Sell, ladder.asks())] {
         let up = side == Side::Sell;
+        let mut counted = SideSummary::default();
         for (i, level) in levels.iter().enumerate() {
             let level_index = i as u8;
             let fast = grid.and_then(|g| {
@@ -205,7 +231,13 @@ pub fn quotes_on_grid_into(
                             (Some(b), false) => b.max(ticks),
                         });
                         match (g.tick.value(ticks), g.lot.value(lots)) {
-                            (Some(p), Some(q)) => (None, p, q),
+                            (Some(p), Some(q)) => {
+                                counted.count += 1;
+                                counted.lots_sum = counted.lots_sum.saturating_add(lots);
+                                counted.lots_max = counted.lots_max.max(lots);
+                                counted.top_ticks = counted.top_ticks.max(ticks);
+                                (None, p, q)
+                            }
                             // Beyond `i64` units: the exact path decides.
                             _ => {
                                 all_on_grid = false;
@@ -239,6 +271,7 @@ pub fn quotes_on_grid_into(
                 }
             }
         }
+        summary.sides[usize::from(up)] = counted;
     }
     let crossed = if all_on_grid {
         matches!(best, (Some(b), Some(a)) if b >= a)
@@ -248,7 +281,7 @@ pub fn quotes_on_grid_into(
     if crossed && let (Some(bid), Some(ask)) = (out.best_bid(), out.best_ask()) {
         return Err(ModelError::CrossedLadder { bid, ask });
     }
-    Ok(())
+    Ok(all_on_grid.then_some(summary))
 }
 
 /// One level by the exact conversion: the drop reason, else the price and quantity.
@@ -447,6 +480,7 @@ mod tests {
             instruments.push(inst);
         }
         let mut on_grid = 0;
+        let mut summarised = 0;
         for inst in &instruments {
             let grid = QuoteGrid::new(inst).expect("grid");
             let (tick, lot) = (grid.tick.step_f64(), grid.lot.step_f64());
@@ -472,8 +506,39 @@ mod tests {
                 let exact = quotes_on_grid(inst, None, &l);
                 assert_eq!(fast, exact, "{inst:?} {l:?}");
                 on_grid += usize::from(fast.is_ok());
+                let mut out = DesiredQuotes::default();
+                if let Ok(Some(summary)) = quotes_on_grid_into(inst, Some(&grid), &l, &mut out) {
+                    assert_eq!(summary, summary_of(inst, &out), "{inst:?} {l:?}");
+                    summarised += 1;
+                }
             }
         }
         assert!(on_grid > 10_000, "only {on_grid} ladders converted");
+        assert!(summarised > 10_000, "only {summarised} ladders summarised");
+    }
+
+    /// The grid summary of converted quotes, counted from their `Decimal`s.
+    fn summary_of(inst: &Instrument, out: &DesiredQuotes) -> GridSummary {
+        let count = |d: Decimal, unit: Decimal| {
+            let n = d / unit;
+            assert_eq!(n.fract(), Decimal::ZERO, "{d} is not a multiple of {unit}");
+            n.to_i64().expect("fits")
+        };
+        let side = |quotes: &[Quote]| {
+            let lots: Vec<i64> = quotes.iter().map(|q| count(q.qty, inst.lot_size)).collect();
+            SideSummary {
+                count: quotes.len(),
+                lots_sum: lots.iter().sum(),
+                lots_max: lots.iter().copied().max().unwrap_or(0),
+                top_ticks: quotes
+                    .iter()
+                    .map(|q| count(q.price, inst.tick_size))
+                    .max()
+                    .unwrap_or(0),
+            }
+        };
+        GridSummary {
+            sides: [side(&out.bids), side(&out.asks)],
+        }
     }
 }

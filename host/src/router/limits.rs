@@ -165,7 +165,7 @@ fn exposure_cap(limits: &HardLimits, side: Side, top: Decimal) -> (Decimal, Clam
 
 /// Whether `price × qty` exceeds `cap` (or overflows), as `Decimal` arithmetic decides it: in
 /// integers when the product is exact there (scale at most 28, 96 bits), else in `Decimal`.
-fn notional_exceeds(price: Decimal, qty: Decimal, cap: Decimal) -> bool {
+pub(super) fn notional_exceeds(price: Decimal, qty: Decimal, cap: Decimal) -> bool {
     let scale = price.scale() + qty.scale();
     if let Some(exceeds) = notional_exceeds_i64(price, qty, cap, scale) {
         return exceeds;
@@ -273,7 +273,7 @@ fn units_i64(d: Decimal, scale: u32) -> Option<i64> {
 
 /// `inst.round_qty(x)` (floored to the lot, without trailing zeros), in integers when `x` and
 /// the lot fit them.
-fn round_qty(inst: &Instrument, x: Decimal) -> Decimal {
+pub(super) fn round_qty(inst: &Instrument, x: Decimal) -> Decimal {
     let scale = x.scale().max(inst.lot_size.scale());
     match (units_i64(x, scale), units_i64(inst.lot_size, scale)) {
         (Some(x_u), Some(lot_u)) if lot_u > 0 => normalized(x_u - x_u % lot_u, scale),

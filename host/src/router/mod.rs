@@ -10,6 +10,7 @@ pub mod batch;
 pub mod body;
 pub mod diff;
 pub mod io;
+pub mod limit_check;
 pub mod limits;
 pub mod ratelimit;
 pub mod state;

@@ -6,6 +6,7 @@
 
 use super::RouterError;
 use super::diff::{DiffConfig, DiffOutcome, diff, diff_parts};
+use super::limit_check::LimitMemo;
 use super::limits::{Clamp, HardLimits, apply_hard_limits};
 use super::state::WorkingOrders;
 use crate::model::{DesiredQuotes, Instrument, LinkIdGen, QuoteGrid, quotes_on_grid_into};
@@ -63,6 +64,7 @@ pub fn plan_symbol(
         working,
         ids,
         &mut desired,
+        &mut LimitMemo::default(),
     )?;
     Ok(SymbolPlan {
         desired,
@@ -72,7 +74,9 @@ pub fn plan_symbol(
 }
 
 /// [`plan_symbol`] with the desired quotes written into `desired` (cleared first; its vectors
-/// are reused from call to call, so a steady ladder plans without allocating them).
+/// are reused from call to call, so a steady ladder plans without allocating them). `memo`
+/// keeps the limits in ticks and lots between calls: a ladder they certainly leave unchanged
+/// skips the hard-limit pass (see [`super::limit_check`]).
 #[allow(clippy::too_many_arguments)]
 pub fn plan_symbol_into(
     inst: &Instrument,
@@ -83,9 +87,18 @@ pub fn plan_symbol_into(
     working: &WorkingOrders,
     ids: &mut LinkIdGen,
     desired: &mut DesiredQuotes,
+    memo: &mut LimitMemo,
 ) -> Result<SymbolDecision, RouterError> {
-    quotes_on_grid_into(inst, grid, ladder, desired)?;
-    let clamps = apply_hard_limits(inst, &cfg.limits, position, desired);
+    let summary = quotes_on_grid_into(inst, grid, ladder, desired)?;
+    let within = summary.is_some_and(|s| {
+        memo.get(inst, &cfg.limits, position)
+            .is_some_and(|check| check.passes(&s))
+    });
+    let clamps = if within {
+        Vec::new()
+    } else {
+        apply_hard_limits(inst, &cfg.limits, position, desired)
+    };
     let diff = diff_parts(
         inst,
         [&desired.bids, &desired.asks],

@@ -23,6 +23,7 @@ use crate::model::{DesiredQuotes, Instrument, LinkIdGen, QuoteGrid};
 use crate::plugin::{PluginError, StrategyInstance};
 use crate::risk::{KillAction, KillState, effective, pulls_quotes};
 use crate::router::diff::DiffOutcome;
+use crate::router::limit_check::LimitMemo;
 use crate::router::limits::ClampReason;
 use crate::router::state::{
     ExchangeStatus, OrderUpdate, UpdateOutcome, WorkingOrder, WorkingOrders,
@@ -131,6 +132,8 @@ pub struct SymbolState {
     last_plan_key: Option<PlanKey>,
     /// The last plan's desired quotes: a buffer reused from plan to plan.
     desired: DesiredQuotes,
+    /// The hard limits in ticks and lots at the last plan's position.
+    limit_memo: LimitMemo,
     observe_pending: bool,
     tick_f64: f64,
     lot_f64: f64,
@@ -230,6 +233,7 @@ impl SymbolState {
             reload_started: None,
             last_plan_key: None,
             desired: DesiredQuotes::default(),
+            limit_memo: LimitMemo::default(),
             observe_pending: false,
             tick_f64: f64_of(inst.tick_size),
             lot_f64: f64_of(inst.lot_size),
@@ -437,6 +441,7 @@ impl SymbolState {
                 &self.working,
                 ids,
                 &mut self.desired,
+                &mut self.limit_memo,
             ) {
                 Ok(plan) => {
                     let desired = &self.desired;
