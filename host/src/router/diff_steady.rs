@@ -40,7 +40,11 @@ const POW10: [i64; 19] = {
 #[inline]
 fn units(d: Decimal, scale: u32) -> Option<i64> {
     let m = mantissa_i64(&d)?;
-    let v = m.checked_mul(*POW10.get((scale - d.scale()) as usize)?)?;
+    let v = match scale - d.scale() {
+        // The usual case: a value on the instrument's own scale.
+        0 => m,
+        gap => m.checked_mul(*POW10.get(gap as usize)?)?,
+    };
     (v.abs() <= MAX_UNITS).then_some(v)
 }
 
@@ -445,7 +449,11 @@ fn into_action(s: &mut Step<'_>) -> Action {
             side: o.order.side,
             from_price: o.order.price,
             price: (w.price != o.price).then_some(w.quote.price),
-            qty: s.qty_changed.then(|| o.order.cum_exec_qty + w.quote.qty),
+            qty: s.qty_changed.then(|| match o.order.cum_exec_qty.is_zero() {
+                // Nothing filled (the usual case): no `Decimal` addition.
+                true => w.quote.qty,
+                false => o.order.cum_exec_qty + w.quote.qty,
+            }),
             from_leaves: o.order.leaves_qty(),
         },
         (None, None) => unreachable!("a step has an order or a quote"),
