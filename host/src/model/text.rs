@@ -70,31 +70,48 @@ fn put_digits(buf: &mut [u8], at: usize, v: u64, n: usize) {
     }
 }
 
-/// Append the first `len` bytes of `buf`: the whole (fixed-size, so inlined) copy, then the
-/// spare tail cut; no copy call of a variable length.
+/// Append the first `len <= N` bytes of `buf`: the first `N` (a fixed-size copy, so inlined),
+/// then the spare tail cut; no copy call of a variable length.
 #[inline(always)]
-fn put_head<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], len: usize) {
-    let start = out.len();
-    out.extend_from_slice(buf);
-    out.truncate(start + len);
+fn put_head<const N: usize>(out: &mut Vec<u8>, buf: &[u8], len: usize) {
+    if let Some(head) = buf.first_chunk::<N>() {
+        let start = out.len();
+        out.extend_from_slice(head);
+        out.truncate(start + len);
+    }
 }
 
 /// Append `v` in decimal (`-` first when negative).
+#[inline]
 pub fn put_i64(out: &mut Vec<u8>, v: i64) {
-    let neg = usize::from(v < 0);
-    let u = v.unsigned_abs();
-    let n = digit_count(u);
-    let mut buf = [b'-'; 32];
-    put_digits(&mut buf, neg, u, n);
-    put_head(out, &buf, neg + n);
+    if v < 0 {
+        out.push(b'-');
+    }
+    put_u64(out, v.unsigned_abs());
 }
 
 /// Append `v` in decimal.
+#[inline]
 pub fn put_u64(out: &mut Vec<u8>, v: u64) {
     let n = digit_count(v);
-    let mut buf = [0u8; 24];
-    put_digits(&mut buf, 0, v, n);
-    put_head(out, &buf, n);
+    if n <= 8 {
+        // One word of digits (`v < 10^8`), the leading zeros shifted out.
+        put_head::<8>(
+            out,
+            &(eight_digits(v as u32) >> (8 * (8 - n))).to_le_bytes(),
+            n,
+        );
+    } else if n <= 16 {
+        // Two words (a timestamp in ms has 13 digits).
+        let high = u128::from(eight_digits((v / 100_000_000) as u32));
+        let low = u128::from(eight_digits((v % 100_000_000) as u32));
+        let text = (high | low << 64) >> (8 * (16 - n));
+        put_head::<16>(out, &text.to_le_bytes(), n);
+    } else {
+        let mut buf = [0u8; 24];
+        put_digits(&mut buf, 0, v, n);
+        put_head::<24>(out, &buf, n);
+    }
 }
 
 /// Append the decimal digits of `v`.
@@ -106,14 +123,66 @@ pub fn put_u128(out: &mut Vec<u8>, v: u128) {
 
 /// Append `d` normalised (no trailing zeros after the point, no point when whole, `0` for
 /// zero of any sign): the same text as `d.normalize().to_string()`.
+#[inline]
 pub fn put_decimal(out: &mut Vec<u8>, d: Decimal) {
+    match short_decimal(d) {
+        Some((text, len)) => put_head::<16>(out, &text.to_le_bytes(), len),
+        None => put_long_decimal(out, d),
+    }
+}
+
+/// [`put_decimal`] of the decimals [`short_decimal`] leaves.
+#[inline(never)]
+fn put_long_decimal(out: &mut Vec<u8>, d: Decimal) {
     let mut buf = [b'0'; DECIMAL_BUF];
     let len = decimal_text(d, &mut buf);
-    put_head(out, &buf, len);
+    put_head::<32>(out, &buf, len);
+}
+
+/// The text of `d` normalised (as [`put_decimal`] writes it) in one `u128` (first character
+/// in the lowest byte) and its length, when at most 8 digits are left after the trailing
+/// zeros and at most 8 follow the point: prices and quantities, mostly. `None` otherwise.
+#[inline(always)]
+fn short_decimal(d: Decimal) -> Option<(u128, usize)> {
+    let mut m = u64::try_from(d.mantissa().unsigned_abs()).ok()?;
+    if m == 0 {
+        return Some((u128::from(b'0'), 1)); // whatever the sign and scale
+    }
+    let mut scale = d.scale() as usize;
+    while scale > 0 && m.is_multiple_of(10) {
+        m /= 10;
+        scale -= 1;
+    }
+    let n = digit_count(m);
+    if n > 8 || scale > 8 {
+        return None;
+    }
+    // The last `k` of the eight digits (`m < 10^8`): the leading zeros shifted out.
+    let digits = |k: usize| eight_digits(m as u32) >> (8 * (8 - k));
+    let (text, len) = if scale == 0 {
+        (u128::from(digits(n)), n)
+    } else if n > scale {
+        // The point shifted in after the whole part.
+        let w = digits(n);
+        let whole = 8 * (n - scale); // bits, 8..=56
+        let (head, tail) = (w & ((1 << whole) - 1), w >> whole);
+        let text = u128::from(head) | u128::from(b'.') << whole | u128::from(tail) << (whole + 8);
+        (text, n + 1)
+    } else {
+        // `0.` then the fraction: `m` zero-padded to `scale` digits.
+        let zero_point = u128::from(u16::from_le_bytes(*b"0."));
+        (zero_point | u128::from(digits(scale)) << 16, scale + 2)
+    };
+    // At most 1 + 10 bytes.
+    Some(if d.is_sign_negative() {
+        (u128::from(b'-') | text << 8, len + 1)
+    } else {
+        (text, len)
+    })
 }
 
 /// Room for any [`Decimal`]'s text (at most 31 bytes) and the spare bytes [`put_digits`]
-/// may write.
+/// may write ([`put_decimal`] copies the first 32).
 const DECIMAL_BUF: usize = 40;
 
 /// `d` normalised (as [`put_decimal`] writes it) at the start of `buf` (all `b'0'` on entry);

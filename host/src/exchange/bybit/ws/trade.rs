@@ -223,8 +223,9 @@ pub fn trade_frame_with(
     op: &str,
     write_arg: impl FnOnce(&mut Vec<u8>),
 ) -> String {
-    // Room for a batch of three or four amends: a regrowth costs more than the spare bytes.
-    let mut out = Vec::with_capacity(512);
+    // Room for a batch of eight or so amends: a regrowth costs more than the spare bytes (the
+    // number writers copy fixed 24- or 32-byte heads, so they want that much spare room too).
+    let mut out = Vec::with_capacity(1024);
     out.extend_from_slice(b"{\"reqId\":");
     json_str(&mut out, req_id);
     out.extend_from_slice(b",\"header\":{\"X-BAPI-TIMESTAMP\":\"");
