@@ -240,9 +240,22 @@ pub fn body_of(req: &OrderRequest) -> Value {
 
 /// The REST path and JSON body of `req`.
 pub fn encode(req: &OrderRequest) -> (&'static str, String) {
-    let mut body = String::with_capacity(256);
+    // About 100 bytes an order: no regrowth.
+    let orders = match req {
+        OrderRequest::CreateBatch(_, v) => v.len(),
+        OrderRequest::AmendBatch(_, v) => v.len(),
+        OrderRequest::CancelBatch(_, v) => v.len(),
+        _ => 1,
+    };
+    let mut body = Vec::with_capacity(64 + 112 * orders);
     super::body::write_body(req, &mut body);
-    (endpoint_path(req.endpoint()), body)
+    (endpoint_path(req.endpoint()), utf8(body))
+}
+
+/// Written text as a `String`: one UTF-8 check of the whole (the writers put only `&str`
+/// pieces and ASCII, so it always passes; nothing is lost if it ever did not).
+pub(crate) fn utf8(text: Vec<u8>) -> String {
+    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// The outcome a business error code implies.

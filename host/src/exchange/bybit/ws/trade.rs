@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::model::text::{push_i64, push_u64};
+use crate::model::text::{json_plain, put_i64, put_u64};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -173,7 +173,8 @@ fn push_base36(out: &mut String, mut n: u64) {
             break;
         }
     }
-    out.extend(buf[at..].iter().map(|&b| char::from(b)));
+    // Masked to 7 bits (the digits are ASCII): the compiler sees one-byte characters.
+    out.extend(buf[at..].iter().map(|&b| char::from(b & 0x7f)));
 }
 
 /// The `reqId` of request `n` of a connection whose ids start with `prefix`: `prefix-n` with
@@ -208,43 +209,45 @@ pub fn trade_frame(
     arg_json: &str,
 ) -> String {
     trade_frame_with(req_id, timestamp_ms, recv_window_ms, op, |out| {
-        out.push_str(arg_json)
+        out.extend_from_slice(arg_json.as_bytes())
     })
 }
 
-/// [`trade_frame`] with the argument written in place by `write_arg` (one JSON object), so the
-/// body goes straight into the frame's buffer.
+/// [`trade_frame`] with the argument written in place by `write_arg` (one JSON object, UTF-8),
+/// so the body goes straight into the frame's buffer. The frame is checked as UTF-8 once,
+/// whole, when it becomes a `String`.
 pub fn trade_frame_with(
     req_id: &str,
     timestamp_ms: i64,
     recv_window_ms: u64,
     op: &str,
-    write_arg: impl FnOnce(&mut String),
+    write_arg: impl FnOnce(&mut Vec<u8>),
 ) -> String {
-    // Room for a batch of three or four amends: a regrowth costs more than the spare bytes.
-    let mut out = String::with_capacity(512);
-    out.push_str("{\"reqId\":");
+    // Room for a batch of eight or so amends: a regrowth costs more than the spare bytes (the
+    // number writers copy fixed 24- or 32-byte heads, so they want that much spare room too).
+    let mut out = Vec::with_capacity(1024);
+    out.extend_from_slice(b"{\"reqId\":");
     json_str(&mut out, req_id);
-    out.push_str(",\"header\":{\"X-BAPI-TIMESTAMP\":\"");
-    push_i64(&mut out, timestamp_ms);
-    out.push_str("\",\"X-BAPI-RECV-WINDOW\":\"");
-    push_u64(&mut out, recv_window_ms);
-    out.push_str("\"},\"op\":");
+    out.extend_from_slice(b",\"header\":{\"X-BAPI-TIMESTAMP\":\"");
+    put_i64(&mut out, timestamp_ms);
+    out.extend_from_slice(b"\",\"X-BAPI-RECV-WINDOW\":\"");
+    put_u64(&mut out, recv_window_ms);
+    out.extend_from_slice(b"\"},\"op\":");
     json_str(&mut out, op);
-    out.push_str(",\"args\":[");
+    out.extend_from_slice(b",\"args\":[");
     write_arg(&mut out);
-    out.push_str("]}");
-    out
+    out.extend_from_slice(b"]}");
+    crate::router::io::utf8(out)
 }
 
 /// `s` as a JSON string literal.
-fn json_str(out: &mut String, s: &str) {
-    if crate::model::text::json_plain(s) {
-        out.push('"');
-        out.push_str(s);
-        out.push('"');
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    if json_plain(s) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
     } else {
-        out.push_str(&serde_json::Value::from(s).to_string());
+        out.extend_from_slice(serde_json::Value::from(s).to_string().as_bytes());
     }
 }
 
@@ -265,15 +268,16 @@ impl TradeStreamHandle {
         op: &str,
         arg_json: &str,
     ) -> Result<BybitTradeReply, TradeError> {
-        self.request_with(op, |out| out.push_str(arg_json)).await
+        self.request_with(op, |out| out.extend_from_slice(arg_json.as_bytes()))
+            .await
     }
 
     /// [`Self::request`] with the argument written into the frame by `write_arg` (one JSON
-    /// object; the router writes the REST body there).
+    /// object, UTF-8; the router writes the REST body there).
     pub async fn request_with(
         &self,
         op: &str,
-        write_arg: impl FnOnce(&mut String),
+        write_arg: impl FnOnce(&mut Vec<u8>),
     ) -> Result<BybitTradeReply, TradeError> {
         if *self.link.borrow() != TradeLink::Up {
             return Err(TradeError::NotConnected);
@@ -539,6 +543,42 @@ mod tests {
             v["args"][0],
             serde_json::from_str::<serde_json::Value>(body).unwrap()
         );
+    }
+
+    /// The frame as the `String` writer built it before the byte buffer.
+    fn reference_frame(req_id: &str, ts: i64, rw: u64, op: &str, arg: &str) -> String {
+        let json = |s: &str| serde_json::Value::from(s).to_string();
+        format!(
+            "{{\"reqId\":{},\"header\":{{\"X-BAPI-TIMESTAMP\":\"{ts}\",\"X-BAPI-RECV-WINDOW\":\"{rw}\"}},\"op\":{},\"args\":[{arg}]}}",
+            json(req_id),
+            json(op)
+        )
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn frames_are_the_bytes_of_the_string_writer(
+            req_id in "(.{0,24}|[a-z0-9]{1,13}-[a-z0-9]{1,13})",
+            ts in proptest::prelude::any::<i64>(),
+            rw in proptest::prelude::any::<u64>(),
+            op in "(order\\.[a-z-]{1,12}|.{0,12})",
+            arg in "\\{.{0,40}\\}",
+        ) {
+            proptest::prop_assert_eq!(
+                trade_frame(&req_id, ts, rw, &op, &arg),
+                reference_frame(&req_id, ts, rw, &op, &arg)
+            );
+        }
+
+        #[test]
+        fn req_ids_are_prefix_dash_base36(n in proptest::prelude::any::<u64>()) {
+            let id = trade_req_id("lu0u6893", n);
+            let (prefix, digits) = id.split_once('-').unwrap();
+            proptest::prop_assert_eq!(prefix, "lu0u6893");
+            proptest::prop_assert_eq!(u64::from_str_radix(digits, 36).ok(), Some(n));
+            proptest::prop_assert!(!digits.bytes().any(|b| b.is_ascii_uppercase()));
+            proptest::prop_assert!(digits == "0" || !digits.starts_with('0'));
+        }
     }
 
     #[test]
