@@ -94,9 +94,9 @@ impl WasmEngine {
         let mut config = Config::new();
         config.epoch_interruption(true);
         // Modules arrive optimised by LLVM, but Cranelift's own optimisations still pay on the
-        // hot path: ≈290 fewer instructions per avellaneda-stoikov quote call (2,711 → 2,422
-        // under callgrind), for about a sixth more compile time, which is spent off the hot
-        // path (load and hot reload).
+        // hot path: ≈210 fewer instructions per avellaneda-stoikov quote call (2,299 → 2,087
+        // under callgrind with a 4 GiB reservation, as pool slots have: no bounds checks), for
+        // about a sixth more compile time, which is spent off the hot path (load, hot reload).
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         // Traps are reported by kind, not by wasm offset: skip the address map (faster compiles).
         config.generate_address_map(false);
