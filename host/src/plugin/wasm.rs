@@ -728,7 +728,19 @@ impl WasmInstance {
         }
     }
 
+    /// `Ok` for [`status::OK`], else the error the code stands for.
+    #[inline]
     fn check_status(&mut self, call: &'static str, code: i32) -> Result<(), PluginError> {
+        if code == status::OK {
+            Ok(())
+        } else {
+            self.status_error(call, code)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn status_error(&mut self, call: &'static str, code: i32) -> Result<(), PluginError> {
         match code {
             status::OK => Ok(()),
             status::PANIC => {

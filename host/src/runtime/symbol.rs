@@ -600,13 +600,19 @@ impl SymbolState {
 
     fn observe_quote(&mut self) {
         if let Some(started) = self.reload_started.take() {
-            let since_change = started.elapsed();
-            tracing::info!(symbol = %self.symbol, generation = self.generation, since_change_ms = since_change.as_secs_f64() * 1e3, "first quotes after reload");
-            self.probe.emit(|| ProbeEvent::FirstQuoteAfterReload {
-                symbol: self.symbol.clone(),
-                generation: self.generation,
-                since_change,
-            });
+            // Once per reload: out of line, so that the common call does not pay its frame.
+            #[cold]
+            #[inline(never)]
+            fn first_after_reload(s: &SymbolState, started: Instant) {
+                let since_change = started.elapsed();
+                tracing::info!(symbol = %s.symbol, generation = s.generation, since_change_ms = since_change.as_secs_f64() * 1e3, "first quotes after reload");
+                s.probe.emit(|| ProbeEvent::FirstQuoteAfterReload {
+                    symbol: s.symbol.clone(),
+                    generation: s.generation,
+                    since_change,
+                });
+            }
+            first_after_reload(self, started);
         }
         self.probe.emit(|| {
             let l = &self.ladder;
