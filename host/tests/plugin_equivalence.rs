@@ -153,3 +153,39 @@ fn on_demand_memory_quotes_as_the_pool_does() {
         assert_eq!(a.save_state().unwrap(), b.save_state().unwrap(), "{name}");
     }
 }
+
+/// `quote_with` (the input written in place, in the instance's linear memory) quotes exactly
+/// as `quote` (the input copied in), and reports the touch and mid of the view it wrote.
+#[test]
+fn in_place_input_quotes_as_the_copied_one() {
+    let rt = PluginRuntime::new(PluginLimits::default()).unwrap();
+    for &(name, lib) in STRATEGIES {
+        let params = params(name);
+        let module = rt.load(&common::wasm_plugin(lib)).unwrap();
+        let (mut copied, mut in_place) = (
+            module.instantiate(&params).unwrap(),
+            module.instantiate(&params).unwrap(),
+        );
+        let mut stream = common::ViewStream::new(7);
+        for step in 0..2_000 {
+            let input = stream.next_input();
+            let (mut la, mut lb) = (Ladder::default(), Ladder::default());
+            let ra = copied.quote(&input, &mut la).map_err(|e| e.to_string());
+            let rb = in_place
+                .quote_with(|buf| *buf = input, &mut lb)
+                .map_err(|e| e.to_string());
+            assert_eq!(
+                ra.is_ok(),
+                rb.is_ok(),
+                "{name} step {step}: {ra:?} vs {rb:?}"
+            );
+            assert_eq!(la, lb, "{name} step {step}: ladders differ");
+            if let Ok(touch) = rb {
+                assert_eq!(touch.best_bid, input.view.best_bid().map(|l| l.price));
+                assert_eq!(touch.best_ask, input.view.best_ask().map(|l| l.price));
+                let mid = input.view.mid().unwrap_or(f64::NAN);
+                assert_eq!(touch.mid().to_bits(), mid.to_bits(), "{name} step {step}");
+            }
+        }
+    }
+}

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 pub use error::PluginError;
 use native::{NativeInstance, NativeModule};
+pub use validate::Touch;
 use wasm::{WasmEngine, WasmInstance, WasmModule};
 
 /// Limits applied to every strategy instance.
@@ -186,6 +187,12 @@ impl StrategyModule {
     }
 }
 
+thread_local! {
+    /// The input of a native instance's [`StrategyInstance::quote_with`], shared by the
+    /// instances a thread runs (it stays in cache).
+    static NATIVE_INPUT: std::cell::RefCell<Box<QuoteInput>> = std::cell::RefCell::new(Box::default());
+}
+
 enum InstanceInner {
     Wasm(Box<WasmInstance>),
     Native(NativeInstance),
@@ -208,6 +215,29 @@ impl StrategyInstance {
             path: self.path.to_path_buf(),
             reason,
         })
+    }
+
+    /// [`Self::quote`] on the input `fill` writes, which must write every field. A WASM
+    /// instance has it written straight into its linear memory (saving the copy of the whole
+    /// input there); a native one reads it from a buffer of this thread's. Returns the touch
+    /// of the view written (its [`Touch::mid`] is the view's mid).
+    pub fn quote_with(
+        &mut self,
+        fill: impl FnOnce(&mut QuoteInput),
+        out: &mut Ladder,
+    ) -> Result<Touch, PluginError> {
+        let touch = match &mut self.inner {
+            InstanceInner::Wasm(i) => i.quote_with(fill, out)?,
+            InstanceInner::Native(i) => NATIVE_INPUT.with_borrow_mut(|input| {
+                fill(input);
+                i.quote(input, out).map(|()| Touch::of(&input.view))
+            })?,
+        };
+        validate::check_ladder_at(out, touch).map_err(|reason| PluginError::BadOutput {
+            path: self.path.to_path_buf(),
+            reason,
+        })?;
+        Ok(touch)
     }
 
     /// Apply a live parameter update.

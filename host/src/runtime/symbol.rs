@@ -166,6 +166,26 @@ thread_local! {
     static INPUT: RefCell<Box<QuoteInput>> = RefCell::new(Box::default());
 }
 
+/// A strategy input but the book: what [`SymbolState`] adds to the book's view.
+struct InputParts {
+    now_ms: i64,
+    last_trade: Trade,
+    mark_price: f64,
+    inventory: Inventory,
+}
+
+impl InputParts {
+    /// Write the whole input (every field) from `book` and these parts.
+    #[inline]
+    fn write(&self, book: &OrderBook, input: &mut QuoteInput) {
+        book.fill_view(&mut input.view);
+        input.view.ts_local_ms = self.now_ms;
+        input.view.last_trade = self.last_trade;
+        input.view.mark_price = self.mark_price;
+        input.inventory = self.inventory;
+    }
+}
+
 /// Run `f` with this thread's strategy input (see [`INPUT`]).
 fn with_input<R>(f: impl FnOnce(&mut QuoteInput) -> R) -> R {
     INPUT.with_borrow_mut(|input| f(input))
@@ -485,10 +505,12 @@ impl SymbolState {
     }
 
     fn fill_input(&mut self, input: &mut QuoteInput, now_ms: i64) {
-        self.book.fill_view(&mut input.view);
-        input.view.ts_local_ms = now_ms;
-        input.view.last_trade = self.last_trade;
-        input.view.mark_price = self.mark_f64;
+        self.input_parts(now_ms).write(&self.book, input);
+    }
+
+    /// Everything of the strategy input but the book, converting the position to `f64` if it
+    /// changed since the last call.
+    fn input_parts(&mut self, now_ms: i64) -> InputParts {
         if self.inventory_of != Some(self.position) {
             // Decimal to f64 only when the position changed (most calls follow book updates).
             self.inventory_of = Some(self.position);
@@ -500,15 +522,20 @@ impl SymbolState {
             ];
         }
         let [position, avg_entry_price, realised_pnl, unrealised_pnl] = self.inventory_f64;
-        input.inventory = Inventory {
-            position,
-            avg_entry_price,
-            realised_pnl,
-            unrealised_pnl,
-            max_position: self.max_position,
-            target_position: self.target_position,
-            soft_position: self.derisk_soft_position,
-        };
+        InputParts {
+            now_ms,
+            last_trade: self.last_trade,
+            mark_price: self.mark_f64,
+            inventory: Inventory {
+                position,
+                avg_entry_price,
+                realised_pnl,
+                unrealised_pnl,
+                max_position: self.max_position,
+                target_position: self.target_position,
+                soft_position: self.derisk_soft_position,
+            },
+        }
     }
 
     /// Whether this symbol's quotes are to be pulled rather than planned (apart from stopping).
@@ -553,17 +580,18 @@ impl SymbolState {
     #[doc(hidden)]
     pub fn call_strategy(&mut self, now_ms: i64) {
         self.ladder.clear();
-        let (result, mid) = with_input(|input| {
-            self.fill_input(input, now_ms);
-            let result = self.strategy.quote(input, &mut self.ladder);
-            (result, input.view.mid().unwrap_or(f64::NAN))
-        });
+        let parts = self.input_parts(now_ms);
+        let book = &self.book;
+        // Written where the strategy reads it (a WASM instance's memory): no copy.
+        let result = self
+            .strategy
+            .quote_with(|input| parts.write(book, input), &mut self.ladder);
         match result {
-            Ok(()) => {
+            Ok(touch) => {
                 self.ladder.truncate_bids(self.levels);
                 self.ladder.truncate_asks(self.levels);
                 self.has_ladder = true;
-                self.quoted_mid = mid;
+                self.quoted_mid = touch.mid();
                 self.observe_quote();
             }
             Err(err) => {
@@ -577,13 +605,19 @@ impl SymbolState {
 
     fn observe_quote(&mut self) {
         if let Some(started) = self.reload_started.take() {
-            let since_change = started.elapsed();
-            tracing::info!(symbol = %self.symbol, generation = self.generation, since_change_ms = since_change.as_secs_f64() * 1e3, "first quotes after reload");
-            self.probe.emit(|| ProbeEvent::FirstQuoteAfterReload {
-                symbol: self.symbol.clone(),
-                generation: self.generation,
-                since_change,
-            });
+            // Once per reload: out of line, so that the common call does not pay its frame.
+            #[cold]
+            #[inline(never)]
+            fn first_after_reload(s: &SymbolState, started: Instant) {
+                let since_change = started.elapsed();
+                tracing::info!(symbol = %s.symbol, generation = s.generation, since_change_ms = since_change.as_secs_f64() * 1e3, "first quotes after reload");
+                s.probe.emit(|| ProbeEvent::FirstQuoteAfterReload {
+                    symbol: s.symbol.clone(),
+                    generation: s.generation,
+                    since_change,
+                });
+            }
+            first_after_reload(self, started);
         }
         self.probe.emit(|| {
             let l = &self.ladder;
@@ -707,5 +741,74 @@ impl SymbolState {
     /// Orders not known to be finished.
     pub fn open_orders(&self) -> usize {
         self.working.open().count()
+    }
+}
+
+#[cfg(test)]
+mod input_tests {
+    use super::*;
+    use crate::book::{Fixed, RawLevel, UpdateKind};
+
+    fn level(price: &str, size: &str) -> RawLevel {
+        RawLevel {
+            price: Fixed::parse(price.as_bytes()).expect("price"),
+            size: Fixed::parse(size.as_bytes()).expect("size"),
+        }
+    }
+
+    /// `call_strategy` writes the input straight into a WASM instance's buffer, which holds
+    /// the previous call's input or whatever the guest left there: the write must set every
+    /// byte, so that the strategy sees what a fresh input would hold.
+    #[test]
+    fn input_write_sets_every_byte_whatever_was_there() {
+        let mut book = OrderBook::new("BTCUSDT", Decimal::new(1, 1), Decimal::new(1, 3)).unwrap();
+        for depth in [0usize, 1, 3, 20, 25] {
+            let update = BookUpdate {
+                kind: UpdateKind::Snapshot,
+                symbol: "BTCUSDT".into(),
+                depth: 50,
+                ts_exchange_ms: 1_700_000_000_123,
+                ts_match_ms: 0,
+                update_id: 7,
+                seq: 9,
+                bids: (0..depth)
+                    .map(|i| level(&format!("{}.5", 50_000 - i), "0.012"))
+                    .collect(),
+                asks: (0..depth)
+                    .map(|i| level(&format!("{}.5", 50_001 + i), "1.5"))
+                    .collect(),
+            };
+            book.apply(&update, 5).unwrap();
+            let parts = InputParts {
+                now_ms: 1_700_000_000_456,
+                last_trade: Trade {
+                    price: 50_000.5,
+                    size: 0.3,
+                    side: SIDE_SELL,
+                    reserved: 0,
+                },
+                mark_price: 50_001.25,
+                inventory: Inventory {
+                    position: -0.25,
+                    avg_entry_price: 49_000.0,
+                    realised_pnl: 1.5,
+                    unrealised_pnl: -2.5,
+                    max_position: 1.0,
+                    target_position: 0.1,
+                    soft_position: 0.8,
+                },
+            };
+            let mut fresh = QuoteInput::default();
+            parts.write(&book, &mut fresh);
+            for garbage in [0x00u8, 0xA5, 0xFF] {
+                let mut reused: QuoteInput = bytemuck::cast([garbage; size_of::<QuoteInput>()]);
+                parts.write(&book, &mut reused);
+                assert_eq!(
+                    bytemuck::bytes_of(&reused),
+                    bytemuck::bytes_of(&fresh),
+                    "depth {depth}, garbage {garbage:#x}"
+                );
+            }
+        }
     }
 }

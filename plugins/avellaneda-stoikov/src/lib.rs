@@ -62,13 +62,32 @@ pub fn reservation(mid: f64, q: f64, gamma: f64, sigma: f64, tau: f64) -> f64 {
 
 /// Total optimal spread `γ·σ²·τ + (2/γ)·ln(1 + γ/k)` (ask − bid), independent of q.
 pub fn spread(gamma: f64, sigma: f64, k: f64, tau: f64) -> f64 {
-    gamma * sigma * sigma * tau + 2.0 / gamma * math::ln_1p(gamma / k)
+    gamma * sigma * sigma * tau + spread_constant(gamma, k)
+}
+
+/// The spread's constant term `(2/γ)·ln(1 + γ/k)`, exactly as [`spread`] adds it.
+pub fn spread_constant(gamma: f64, k: f64) -> f64 {
+    2.0 / gamma * math::ln_1p(gamma / k)
 }
 
 /// First-level `(bid, ask) = r ∓ spread/2`, unrounded and without any safety rule.
 pub fn quotes(mid: f64, q: f64, gamma: f64, sigma: f64, k: f64, tau: f64) -> (f64, f64) {
+    quotes_with_constant(mid, q, gamma, sigma, tau, spread_constant(gamma, k))
+}
+
+/// [`quotes`] with the spread's constant term given ([`spread_constant`] of γ and k), so that
+/// a strategy computes the logarithm once per parameter set rather than on every call. The
+/// same operations in the same order: bit for bit what [`quotes`] returns.
+pub fn quotes_with_constant(
+    mid: f64,
+    q: f64,
+    gamma: f64,
+    sigma: f64,
+    tau: f64,
+    constant: f64,
+) -> (f64, f64) {
     let r = reservation(mid, q, gamma, sigma, tau);
-    let half = spread(gamma, sigma, k, tau) / 2.0;
+    let half = (gamma * sigma * sigma * tau + constant) / 2.0;
     (r - half, r + half)
 }
 
@@ -249,6 +268,19 @@ impl Params {
 pub struct AvellanedaStoikov {
     params: Params,
     estimator: SigmaEstimator,
+    /// [`spread_constant`] of the parameters' γ and k (NaN while either is missing, which
+    /// validation rules out).
+    spread_constant: f64,
+}
+
+impl Params {
+    /// The spread's constant term for these parameters (see [`spread_constant`]).
+    fn spread_constant(&self) -> f64 {
+        match (self.gamma, self.k) {
+            (Some(gamma), Some(k)) => spread_constant(gamma, k),
+            _ => f64::NAN,
+        }
+    }
 }
 
 impl AvellanedaStoikov {
@@ -270,12 +302,18 @@ impl Strategy for AvellanedaStoikov {
     fn create(params_json: &[u8]) -> Result<Self, String> {
         let params = Params::parse(params_json)?;
         let estimator = SigmaEstimator::new(params.sample_interval_ms);
-        Ok(Self { params, estimator })
+        let spread_constant = params.spread_constant();
+        Ok(Self {
+            params,
+            estimator,
+            spread_constant,
+        })
     }
 
     fn update_params(&mut self, params_json: &[u8]) -> Result<UpdateOutcome, String> {
         let params = Params::parse(params_json)?;
         self.estimator.set_interval(params.sample_interval_ms);
+        self.spread_constant = params.spread_constant();
         self.params = params;
         Ok(UpdateOutcome::Applied)
     }
@@ -301,13 +339,13 @@ impl Strategy for AvellanedaStoikov {
             return Ok(());
         };
         let p = &self.params;
-        let (Some(gamma), Some(k)) = (p.gamma, p.k) else {
+        let (Some(gamma), Some(_)) = (p.gamma, p.k) else {
             out.pull("gamma or k missing");
             return Ok(());
         };
         let q = inventory.excess() / p.q_unit;
         let tau = p.tau_s(view.ts_exchange_ms);
-        let (bid0, ask0) = quotes(mid, q, gamma, sigma, k, tau);
+        let (bid0, ask0) = quotes_with_constant(mid, q, gamma, sigma, tau, self.spread_constant);
         let spec = guard::LevelSpec {
             levels: p.levels,
             step: mid * p.level_spacing_bps / 1e4,
@@ -337,7 +375,7 @@ plugin_api::export_strategy!(AvellanedaStoikov);
 mod tests {
     use super::*;
     use plugin_api::Level;
-    use proptest::prelude::{prop, prop_assert, proptest};
+    use proptest::prelude::{prop, prop_assert, prop_assert_eq, proptest};
 
     /// strategies.md §7: (mid, q, γ, σ, k, τ) → (reservation, spread, bid, ask) as printed
     /// (6 decimals), then (bid, ask) unrounded from an independent implementation (Python,
@@ -698,6 +736,64 @@ mod tests {
     }
 
     proptest! {
+        /// The cached spread constant changes nothing: every ladder equals, bit for bit, the
+        /// one built from [`quotes`] (which takes the logarithm on each call) with the σ the
+        /// strategy used, across random books, inventories, clocks and live γ/k updates.
+        #[test]
+        fn quotes_equal_the_uncached_formula(
+            steps in prop::collection::vec(
+                (90.0f64..110.0, 0.01f64..2.0, -0.6f64..0.6, 0i64..3000, 0u8..10), 1..60),
+            gamma in 1e-6f64..2.0,
+            k in 1e-3f64..50.0,
+            finite in prop::bool::ANY,
+        ) {
+            let horizon = if finite {
+                r#""horizon_mode": "finite", "session_end_ms": 1700000030000"#
+            } else {
+                r#""horizon_s": 60.0"#
+            };
+            let params = |g: f64, k: f64| format!(
+                r#"{{"gamma": {g:?}, "k": {k:?}, "sigma_mode": "estimated", "sigma": 3.0,
+                    "q_unit": 0.01, "levels": 3, "level_spacing_bps": 1.0,
+                    "size_multiplier": 1.5, {horizon}}}"#
+            );
+            let mut s = AvellanedaStoikov::create(params(gamma, k).as_bytes()).unwrap();
+            let (mut g, mut kk) = (gamma, k);
+            let mut ts = 1_700_000_000_000i64;
+            for (mid, width, position, dt, op) in steps {
+                if op == 0 {
+                    (g, kk) = (kk.min(2.0), g.max(1e-3));
+                    s.update_params(params(g, kk).as_bytes()).unwrap();
+                }
+                ts += dt;
+                let mut v = view(&[(mid - width, 1.0)], &[(mid + width, 1.0)], ts);
+                v.tick_size = 0.01;
+                v.lot_size = 0.001;
+                let inventory = Inventory { position, max_position: 0.5, ..Default::default() };
+                let mut out = Ladder::default();
+                s.quote(&v, &inventory, &mut out).unwrap();
+                let mut want = Ladder::default();
+                match s.sigma() {
+                    None => want.pull("volatility warming up (fewer than 2 samples)"),
+                    Some(sigma) => {
+                        let p = &s.params;
+                        let m = ((mid - width) + (mid + width)) / 2.0;
+                        let q = inventory.excess() / p.q_unit;
+                        let tau = p.tau_s(ts);
+                        let first = quotes(m, q, g, sigma, kk, tau);
+                        let spec = guard::LevelSpec {
+                            levels: p.levels,
+                            step: m * p.level_spacing_bps / 1e4,
+                            size: p.size,
+                            size_multiplier: p.size_multiplier,
+                        };
+                        guard::fill_ladder(&v, &inventory, &mut want, first, spec);
+                    }
+                }
+                prop_assert_eq!(out, want);
+            }
+        }
+
         #[test]
         fn any_input_gives_a_pull_or_a_sane_ladder(
             bid in prop::num::f64::ANY,

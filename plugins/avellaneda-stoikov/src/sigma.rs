@@ -34,17 +34,66 @@ pub struct SigmaEstimator {
     /// Variance of the mid change per sampling interval, price².
     variance: f64,
     changes: u64,
+    /// Derived from the fields above by [`Self::refresh`] whenever they change, so that the
+    /// common call (an update in the cell already sampled) neither divides nor takes a root.
+    cache: Cache,
+}
+
+/// What [`SigmaEstimator::observe`] and [`SigmaEstimator::sigma`] would otherwise recompute on
+/// every call; always exactly the value the formula gives from the estimator's fields.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Cache {
+    /// Grid cell of the last sample, `last.ts_ms.div_euclid(interval_ms)` (0 without one).
+    last_cell: i64,
+    /// First timestamp of the cell after the last sample's, `(last_cell + 1)·interval_ms`:
+    /// earlier timestamps fall in a cell already sampled (or go back). `i64::MIN` without a
+    /// sample; `i64::MAX` when the product overflows, so that `i64::MAX` itself still takes
+    /// the exact path.
+    next_cell_ms: i64,
+    /// `sqrt(variance / interval_s)` once a change was seen.
+    sigma: Option<f64>,
 }
 
 impl SigmaEstimator {
     /// An empty estimator sampling every `interval_ms` (at least 1).
     pub fn new(interval_ms: u64) -> Self {
-        Self {
-            interval_ms: clamp_interval(interval_ms),
-            last: None,
-            variance: 0.0,
-            changes: 0,
-        }
+        Self::with_fields(clamp_interval(interval_ms), None, 0.0, 0)
+    }
+
+    fn with_fields(interval_ms: i64, last: Option<Sample>, variance: f64, changes: u64) -> Self {
+        let mut est = Self {
+            interval_ms,
+            last,
+            variance,
+            changes,
+            cache: Cache {
+                last_cell: 0,
+                next_cell_ms: i64::MIN,
+                sigma: None,
+            },
+        };
+        est.refresh();
+        est
+    }
+
+    /// Recompute [`Cache`] from the fields (after any of them changed).
+    fn refresh(&mut self) {
+        let (last_cell, next_cell_ms) = match self.last {
+            None => (0, i64::MIN),
+            Some(last) => {
+                let cell = last.ts_ms.div_euclid(self.interval_ms);
+                let next = cell
+                    .checked_add(1)
+                    .and_then(|c| c.checked_mul(self.interval_ms))
+                    .unwrap_or(i64::MAX);
+                (cell, next)
+            }
+        };
+        self.cache = Cache {
+            last_cell,
+            next_cell_ms,
+            sigma: (self.changes > 0).then(|| math::sqrt(self.variance / self.interval_s())),
+        };
     }
 
     /// Change the sampling interval, rescaling the per-interval variance so that σ per √s is
@@ -54,6 +103,7 @@ impl SigmaEstimator {
         if new != self.interval_ms {
             self.variance *= new as f64 / self.interval_ms as f64;
             self.interval_ms = new;
+            self.refresh();
         }
     }
 
@@ -64,7 +114,7 @@ impl SigmaEstimator {
 
     /// σ in price units per √second, once at least one change was seen.
     pub fn sigma(&self) -> Option<f64> {
-        (self.changes > 0).then(|| math::sqrt(self.variance / self.interval_s()))
+        self.cache.sigma
     }
 
     fn interval_s(&self) -> f64 {
@@ -77,13 +127,19 @@ impl SigmaEstimator {
         if !mid.is_finite() {
             return;
         }
+        // `ts_ms < next_cell_ms` ⇔ `ts_ms.div_euclid(interval) <= last_cell` (no sample yet:
+        // `next_cell_ms` is `i64::MIN`, never above `ts_ms`).
+        if ts_ms < self.cache.next_cell_ms {
+            return;
+        }
         let Some(last) = self.last else {
             self.last = Some(Sample { mid, ts_ms });
+            self.refresh();
             return;
         };
         let cells = ts_ms
             .div_euclid(self.interval_ms)
-            .saturating_sub(last.ts_ms.div_euclid(self.interval_ms));
+            .saturating_sub(self.cache.last_cell);
         if cells <= 0 {
             return;
         }
@@ -99,6 +155,7 @@ impl SigmaEstimator {
         };
         self.changes = self.changes.saturating_add(1);
         self.last = Some(Sample { mid, ts_ms });
+        self.refresh();
     }
 
     /// Encode the estimator as [`STATE_LEN`] bytes:
@@ -155,12 +212,8 @@ impl SigmaEstimator {
                 problems.join("; ")
             ));
         }
-        let mut est = Self {
-            interval_ms: saved_interval,
-            last: (bytes[1] == 1).then_some(Sample { mid, ts_ms }),
-            variance,
-            changes,
-        };
+        let last = (bytes[1] == 1).then_some(Sample { mid, ts_ms });
+        let mut est = Self::with_fields(saved_interval, last, variance, changes);
         est.set_interval(interval_ms);
         Ok(est)
     }
@@ -179,6 +232,120 @@ fn word(bytes: &[u8], at: usize) -> [u8; 8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::{prop, prop_assert_eq, proptest};
+
+    /// The estimator as it was before [`Cache`]: every call divides both timestamps and
+    /// `sigma` takes the root each time. The cached one must match it bit for bit.
+    struct Naive {
+        interval_ms: i64,
+        last: Option<Sample>,
+        variance: f64,
+        changes: u64,
+    }
+
+    impl Naive {
+        fn sigma(&self) -> Option<f64> {
+            (self.changes > 0)
+                .then(|| math::sqrt(self.variance / (self.interval_ms as f64 / 1000.0)))
+        }
+
+        fn observe(&mut self, mid: f64, ts_ms: i64, lambda: f64, prior_sigma: Option<f64>) {
+            if !mid.is_finite() {
+                return;
+            }
+            let Some(last) = self.last else {
+                self.last = Some(Sample { mid, ts_ms });
+                return;
+            };
+            let cells = ts_ms
+                .div_euclid(self.interval_ms)
+                .saturating_sub(last.ts_ms.div_euclid(self.interval_ms));
+            if cells <= 0 {
+                return;
+            }
+            let d = mid - last.mid;
+            let x = d * d / cells as f64;
+            if !x.is_finite() {
+                return;
+            }
+            let interval_s = self.interval_ms as f64 / 1000.0;
+            self.variance = match (self.changes, prior_sigma) {
+                (0, None) => x,
+                (0, Some(prior)) => lambda * prior * prior * interval_s + (1.0 - lambda) * x,
+                _ => lambda * self.variance + (1.0 - lambda) * x,
+            };
+            self.changes = self.changes.saturating_add(1);
+            self.last = Some(Sample { mid, ts_ms });
+        }
+
+        fn set_interval(&mut self, interval_ms: u64) {
+            let new = clamp_interval(interval_ms);
+            if new != self.interval_ms {
+                self.variance *= new as f64 / self.interval_ms as f64;
+                self.interval_ms = new;
+            }
+        }
+    }
+
+    proptest! {
+        /// Random mids, timestamp steps (backwards, within a cell, across many cells, near
+        /// the ends of `i64`), interval changes and state round trips: the cached estimator
+        /// and the naive one agree on σ's bits and on the saved state after every step.
+        #[test]
+        fn cached_estimator_matches_the_naive_one(
+            interval in prop::sample::select(vec![1u64, 7, 20, 250, 1000, 60_000, u64::MAX]),
+            start in prop::sample::select(vec![0i64, -5_000, 1_687_940_967_466,
+                                               i64::MAX - 10_000, i64::MIN + 10]),
+            prior in prop::option::of(0.0f64..10.0),
+            steps in prop::collection::vec(
+                (-3i64..4, 0u8..8, 90.0f64..110.0, 0u8..20), 1..120),
+        ) {
+            let mut fast = SigmaEstimator::new(interval);
+            let mut naive = Naive {
+                interval_ms: clamp_interval(interval),
+                last: None,
+                variance: 0.0,
+                changes: 0,
+            };
+            let mut ts = start;
+            for (dir, scale, mid, op) in steps {
+                let step = match scale {
+                    0 => 0,
+                    1 => 1,
+                    2 => 19,
+                    3 => 999,
+                    4 => 1000,
+                    5 => 4321,
+                    6 => 60_000,
+                    _ => i64::MAX / 4,
+                };
+                ts = ts.saturating_add(dir.saturating_mul(step));
+                let mid = if op == 19 { f64::NAN } else { mid };
+                match op {
+                    0 => {
+                        fast.set_interval(250);
+                        naive.set_interval(250);
+                    }
+                    1 => {
+                        fast.set_interval(1000);
+                        naive.set_interval(1000);
+                    }
+                    2 => fast = SigmaEstimator::from_bytes(&fast.to_bytes(), 1000).unwrap(),
+                    _ => {}
+                }
+                if op == 2 {
+                    naive.set_interval(1000);
+                }
+                fast.observe(mid, ts, 0.94, prior);
+                naive.observe(mid, ts, 0.94, prior);
+                prop_assert_eq!(fast.sigma().map(f64::to_bits), naive.sigma().map(f64::to_bits));
+                prop_assert_eq!(fast.changes, naive.changes);
+                prop_assert_eq!(fast.last, naive.last);
+                prop_assert_eq!(fast.variance.to_bits(), naive.variance.to_bits());
+                prop_assert_eq!(fast.interval_ms, naive.interval_ms);
+            }
+        }
+    }
 
     fn run(prices: &[f64], interval_ms: u64, lambda: f64) -> SigmaEstimator {
         let mut e = SigmaEstimator::new(interval_ms);
