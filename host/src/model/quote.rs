@@ -136,10 +136,16 @@ impl QuoteGrid {
 pub(crate) fn floor_count(x: Decimal, unit: Decimal) -> Option<i128> {
     let mut n = x.checked_div(unit)?.floor().to_i128()?;
     // The division rounds at 28 digits: settle the boundary with exact products.
-    while n > 0 && Decimal::from_i128_with_scale(n, 0).checked_mul(unit)? > x {
+    // `None` rather than a panic when a count is beyond `Decimal`'s range.
+    let times = |n: i128| {
+        Decimal::try_from_i128_with_scale(n, 0)
+            .ok()?
+            .checked_mul(unit)
+    };
+    while n > 0 && times(n)? > x {
         n -= 1;
     }
-    while Decimal::from_i128_with_scale(n + 1, 0).checked_mul(unit)? <= x {
+    while times(n.checked_add(1)?)? <= x {
         n += 1;
     }
     Some(n)
@@ -148,7 +154,10 @@ pub(crate) fn floor_count(x: Decimal, unit: Decimal) -> Option<i128> {
 /// The fewest `unit`s reaching `x` (`x >= 0`, `unit > 0`), exactly.
 fn ceil_count(x: Decimal, unit: Decimal) -> Option<i128> {
     let n = floor_count(x, unit)?;
-    let exact = Decimal::from_i128_with_scale(n, 0).checked_mul(unit)? == x;
+    let exact = Decimal::try_from_i128_with_scale(n, 0)
+        .ok()?
+        .checked_mul(unit)?
+        == x;
     Some(if exact { n } else { n + 1 })
 }
 

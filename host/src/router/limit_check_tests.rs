@@ -152,6 +152,26 @@ fn notional_boundary_is_exact() {
     assert_eq!(max_top_ticks_of(dec!(0.1), dec!(1), dec!(-5)), None);
 }
 
+/// Limits too large for the integer form give no check (the full pass), never a panic.
+#[test]
+fn unbounded_limits_give_no_check() {
+    assert_eq!(max_top_ticks_of(dec!(0.1), dec!(0.001), Decimal::MAX), None);
+    assert_eq!(
+        max_top_ticks_of(dec!(0.0001), dec!(0.001), dec!(100000000000000000000)),
+        None
+    );
+    let inst = test_instrument(Category::Linear);
+    let limits = HardLimits {
+        max_long: Decimal::MAX,
+        max_short: Decimal::MAX,
+        max_notional: Decimal::MAX,
+        max_open_orders: usize::MAX,
+        max_order_qty: Decimal::MAX,
+    };
+    assert_eq!(LimitCheck::new(&inst, &limits, dec!(0)), None);
+    assert_eq!(LimitCheck::new(&inst, &limits, dec!(-3)), None);
+}
+
 /// The memo rebuilds when an input changes and only then.
 #[test]
 fn memo_follows_its_inputs() {
