@@ -96,7 +96,9 @@ impl WasmEngine {
         // Modules arrive optimised by LLVM, but Cranelift's own optimisations still pay on the
         // hot path: ≈210 fewer instructions per avellaneda-stoikov quote call (2,299 → 2,087
         // under callgrind with a 4 GiB reservation, as pool slots have: no bounds checks), for
-        // about a sixth more compile time, which is spent off the hot path (load, hot reload).
+        // about half again the compile time (≈119 ms single-threaded for that module), spent off
+        // the hot path (load, hot reload); `parallel-compilation` spreads it over the cores
+        // (≈50 ms wall on two).
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
         // Traps are reported by kind, not by wasm offset: skip the address map (faster compiles).
         config.generate_address_map(false);
