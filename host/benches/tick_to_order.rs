@@ -469,14 +469,21 @@ fn pipeline(transport: Transport) {
 }
 
 /// One-way latency of a bounded mpsc hop between two tokio tasks, and of a spawned task's
-/// first poll, on a 2-worker multi-thread runtime like the host's.
-fn hops() {
+/// first poll, on the host's default runtime (one thread: a hop is a local wake-up) and on a
+/// 2-worker multi-thread one (`QUOTER_WORKER_THREADS=2`: a hop may cross threads).
+fn hops(multi_thread: bool) {
     const N: usize = 20_000;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    }
+    .expect("runtime");
     // The payload is about a PublicStreamEvent's size.
     type Msg = (Instant, [u64; 12]);
     let hop = |chain: usize, paced: bool| -> Dist {
@@ -534,7 +541,11 @@ fn hops() {
             Dist::new(out)
         })
     };
-    header("task hops (tokio multi-thread, 2 workers)");
+    header(if multi_thread {
+        "task hops (tokio multi-thread, 2 workers)"
+    } else {
+        "task hops (tokio current-thread, the host's default)"
+    });
     hop(1, false).row("mpsc hop, back to back");
     hop(1, true).row("mpsc hop, paced (receiver parked)");
     hop(2, true).row("2 mpsc hops, paced (frame -> loop)");
@@ -601,6 +612,7 @@ fn main() {
     }
     // `T2O_PIPELINE_ONLY=1` skips the task-hop figures (for quick A/B runs of the pipeline).
     if std::env::var_os("T2O_PIPELINE_ONLY").is_none() {
-        hops();
+        hops(false);
+        hops(true);
     }
 }
