@@ -30,7 +30,8 @@ use crate::exchange::bybit::messages::{
 use crate::exchange::bybit::parse::{parse_ext_info, parse_result};
 use crate::exchange::bybit::rest::{RestClient, RestError, decode_response};
 use crate::exchange::bybit::ws::{
-    TradeError, TradeLink, TradeStreamConfig, TradeStreamHandle, TradeStreamTask, WsError,
+    PendingRequest, TradeError, TradeLink, TradeStreamConfig, TradeStreamHandle, TradeStreamTask,
+    WsError,
 };
 use crate::model::{Category, OrderLinkId};
 
@@ -344,6 +345,27 @@ impl OrderSender {
         }
     }
 
+    /// [`Self::send`] begun now: over the trade stream the frame is built and queued for the
+    /// socket before this returns, so the request does not wait for the returned future's
+    /// first poll (a spawned task's start); the future waits for the reply and maps it. Over
+    /// REST the whole send happens in the future.
+    pub fn start(
+        &self,
+        req: OrderRequest,
+    ) -> impl std::future::Future<Output = SendOutcome> + Send + 'static {
+        let started = match &self.transport {
+            Transport::Ws(handle) => Some(start_ws(handle, &req)),
+            Transport::Rest(_) => None,
+        };
+        let sender = self.clone();
+        async move {
+            match started {
+                Some(start) => finish_ws(start, &req).await,
+                None => sender.send(&req).await,
+            }
+        }
+    }
+
     /// Send `req` and map the answer (never fails: errors become acks).
     pub async fn send(&self, req: &OrderRequest) -> SendOutcome {
         match &self.transport {
@@ -368,6 +390,19 @@ pub async fn send(client: &RestClient, req: &OrderRequest) -> SendOutcome {
 
 /// Send `req` over the trade stream and map the reply (never fails: errors become acks).
 pub async fn send_ws(handle: &TradeStreamHandle, req: &OrderRequest) -> SendOutcome {
+    finish_ws(start_ws(handle, req), req).await
+}
+
+/// A trade-stream send after its synchronous half: queued, or already answered.
+enum WsStart {
+    /// On its way; the reply is awaited.
+    Pending(PendingRequest),
+    /// Not sent (REST-only operation, stream down): the outcome is known.
+    Done(SendOutcome),
+}
+
+/// The synchronous half of [`send_ws`]: build the frame and queue it for the socket.
+fn start_ws(handle: &TradeStreamHandle, req: &OrderRequest) -> WsStart {
     let Some(op) = ws_op(req.endpoint()) else {
         let acks = acks_all(
             req,
@@ -375,12 +410,21 @@ pub async fn send_ws(handle: &TradeStreamHandle, req: &OrderRequest) -> SendOutc
             None,
             "REST only",
         );
-        return outcome(req, acks, None, false);
+        return WsStart::Done(outcome(req, acks, None, false));
     };
-    match handle
-        .request_with(op, |out| super::body::write_body(req, out))
-        .await
-    {
+    match handle.start_with(op, |out| super::body::write_body(req, out)) {
+        Ok(pending) => WsStart::Pending(pending),
+        Err(e) => WsStart::Done(trade_error_outcome(req, &e)),
+    }
+}
+
+/// The asynchronous half of [`send_ws`]: wait for the reply and map it.
+async fn finish_ws(start: WsStart, req: &OrderRequest) -> SendOutcome {
+    let pending = match start {
+        WsStart::Pending(pending) => pending,
+        WsStart::Done(out) => return out,
+    };
+    match pending.reply().await {
         Ok(reply) => {
             let rate_limit = reply.rate_limit();
             if reply.ret_code == 0 {
@@ -389,11 +433,13 @@ pub async fn send_ws(handle: &TradeStreamHandle, req: &OrderRequest) -> SendOutc
                 code_outcome(req, reply.ret_code, &reply.ret_msg, rate_limit)
             }
         }
-        Err(e) => {
-            let acks = acks_all(req, &outcome_for_trade_error(&e), None, &e.to_string());
-            outcome(req, acks, None, false)
-        }
+        Err(e) => trade_error_outcome(req, &e),
     }
+}
+
+fn trade_error_outcome(req: &OrderRequest, e: &TradeError) -> SendOutcome {
+    let acks = acks_all(req, &outcome_for_trade_error(e), None, &e.to_string());
+    outcome(req, acks, None, false)
 }
 
 fn is_batch(req: &OrderRequest) -> bool {

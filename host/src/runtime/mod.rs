@@ -544,10 +544,12 @@ impl Runtime {
     }
 
     fn spawn_request(&mut self, req: OrderRequest) {
-        let sender = self.sender.clone();
+        // Over the trade stream the frame is queued for the socket here, not when the task
+        // first runs.
+        let send = self.sender.start(req);
         let tx = self.events_tx.clone();
         self.inflight.spawn(async move {
-            let out = sender.send(&req).await;
+            let out = send.await;
             let _ = tx.send(LoopEvent::Sent(out)).await;
         });
     }

@@ -18,7 +18,8 @@ pub use public::{
     PublicStreamTask, WsError, subscribe_requests,
 };
 pub use trade::{
-    TradeCommand, TradeError, TradeLink, TradeStreamConfig, TradeStreamHandle, TradeStreamTask,
+    PendingRequest, TradeCommand, TradeError, TradeLink, TradeStreamConfig, TradeStreamHandle,
+    TradeStreamTask,
 };
 
 use std::time::Duration;

@@ -116,6 +116,36 @@ pub enum TradeCommand {
     Shutdown,
 }
 
+/// A trade request built by [`TradeStreamHandle::start_with`], queued (or waiting for room in
+/// the queue), whose reply is still to come.
+#[derive(Debug)]
+pub struct PendingRequest {
+    /// The command when the queue was full at the start.
+    unsent: Option<TradeCommand>,
+    commands: mpsc::Sender<TradeCommand>,
+    rx: oneshot::Receiver<Result<BybitTradeReply, TradeError>>,
+    timeout: Duration,
+}
+
+impl PendingRequest {
+    /// Queue the request if it is not yet, then wait for its reply (at most the handle's
+    /// request timeout).
+    pub async fn reply(self) -> Result<BybitTradeReply, TradeError> {
+        if let Some(command) = self.unsent {
+            self.commands
+                .send(command)
+                .await
+                .map_err(|_| TradeError::Stopped)?;
+        }
+        match tokio::time::timeout(self.timeout, self.rx).await {
+            Err(_) => Err(TradeError::Timeout(self.timeout)),
+            // The task dropped the request: only after writing it (it answers otherwise).
+            Ok(Err(_)) => Err(TradeError::Lost),
+            Ok(Ok(reply)) => reply,
+        }
+    }
+}
+
 /// The connection state the task publishes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TradeLink {
@@ -279,6 +309,17 @@ impl TradeStreamHandle {
         op: &str,
         write_arg: impl FnOnce(&mut Vec<u8>),
     ) -> Result<BybitTradeReply, TradeError> {
+        self.start_with(op, write_arg)?.reply().await
+    }
+
+    /// The first half of [`Self::request_with`], run at once: the frame is built and, unless
+    /// the task's queue is full, queued for the socket before this returns (no task of the
+    /// caller's needs to run first). [`PendingRequest::reply`] does the rest.
+    pub fn start_with(
+        &self,
+        op: &str,
+        write_arg: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<PendingRequest, TradeError> {
         if *self.link.borrow() != TradeLink::Up {
             return Err(TradeError::NotConnected);
         }
@@ -287,20 +328,23 @@ impl TradeStreamHandle {
         let req_id = trade_req_id(&self.ids.prefix, n);
         let frame = trade_frame_with(&req_id, now_ms(), self.recv_window_ms, op, write_arg);
         let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(TradeCommand::Request {
-                req_id,
-                frame,
-                reply: tx,
-            })
-            .await
-            .map_err(|_| TradeError::Stopped)?;
-        match tokio::time::timeout(self.request_timeout, rx).await {
-            Err(_) => Err(TradeError::Timeout(self.request_timeout)),
-            // The task dropped the request: only after writing it (it answers otherwise).
-            Ok(Err(_)) => Err(TradeError::Lost),
-            Ok(Ok(reply)) => reply,
-        }
+        let command = TradeCommand::Request {
+            req_id,
+            frame,
+            reply: tx,
+        };
+        let unsent = match self.commands.try_send(command) {
+            Ok(()) => None,
+            // A full queue: the command waits in the pending request and is sent from there.
+            Err(mpsc::error::TrySendError::Full(command)) => Some(command),
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(TradeError::Stopped),
+        };
+        Ok(PendingRequest {
+            unsent,
+            commands: self.commands.clone(),
+            rx,
+            timeout: self.request_timeout,
+        })
     }
 
     /// The current connection state.
@@ -514,6 +558,72 @@ impl TradeStreamTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A handle whose command queue (of `capacity`) the test reads, link up while the
+    /// returned sender lives.
+    fn test_handle(
+        capacity: usize,
+    ) -> (
+        TradeStreamHandle,
+        mpsc::Receiver<TradeCommand>,
+        watch::Sender<TradeLink>,
+    ) {
+        let (commands, rx) = mpsc::channel(capacity);
+        let (link_tx, link) = watch::channel(TradeLink::Up);
+        let handle = TradeStreamHandle {
+            commands,
+            link,
+            ids: Arc::new(ReqIds {
+                prefix: "t".into(),
+                next: AtomicU64::new(1),
+            }),
+            recv_window_ms: 5_000,
+            request_timeout: Duration::from_secs(5),
+        };
+        (handle, rx, link_tx)
+    }
+
+    fn queued_frame(rx: &mut mpsc::Receiver<TradeCommand>) -> Option<(String, String)> {
+        match rx.try_recv().ok()? {
+            TradeCommand::Request { req_id, frame, .. } => Some((req_id, frame)),
+            TradeCommand::Shutdown => None,
+        }
+    }
+
+    /// `start_with` queues the frame before anything is polled; when the queue is full the
+    /// pending request queues it when awaited, and the reply reaches it either way.
+    #[tokio::test]
+    async fn start_with_queues_the_frame_at_once() {
+        let (handle, mut rx, _link) = test_handle(1);
+        let first = handle
+            .start_with("order.amend", |out| out.extend_from_slice(b"{\"a\":1}"))
+            .unwrap();
+        let (req_id, frame) = queued_frame(&mut rx).expect("queued without a poll");
+        assert!(
+            frame.contains(&format!("\"reqId\":\"{req_id}\"")),
+            "{frame}"
+        );
+        assert!(frame.contains("\"args\":[{\"a\":1}]"), "{frame}");
+        drop(first);
+        // Fill the queue, then start another: it waits in the pending request.
+        let _filler = handle.start_with("order.amend", |out| out.extend_from_slice(b"{}"));
+        let waiting = handle
+            .start_with("order.cancel", |out| out.extend_from_slice(b"{\"b\":2}"))
+            .unwrap();
+        assert!(waiting.unsent.is_some());
+        let answer = tokio::spawn(waiting.reply());
+        assert!(queued_frame(&mut rx).is_some(), "the filler");
+        let command = rx.recv().await.expect("queued by reply()");
+        let TradeCommand::Request { frame, reply, .. } = command else {
+            panic!("a request");
+        };
+        assert!(frame.contains("\"op\":\"order.cancel\""), "{frame}");
+        reply.send(Err(TradeError::NotConnected)).unwrap();
+        assert!(matches!(
+            answer.await.unwrap(),
+            Err(TradeError::NotConnected)
+        ));
+    }
 
     #[test]
     fn request_frame_has_bybit_shape() {
