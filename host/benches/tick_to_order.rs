@@ -3,7 +3,9 @@
 //! WASM Avellaneda-Stoikov strategy on 50 symbols fed round-robin (so books, strategy instances
 //! and working orders compete for the caches as in production). Run once per transport (REST,
 //! then the trade WebSocket). Then, apart, the cost of the task hops the runtime adds around
-//! that path (socket task -> forwarder -> loop: two mpsc hops; loop -> request task: one spawn).
+//! that path: public socket task -> loop, one mpsc hop (the stream task sends into the loop's
+//! own channel); loop -> trade socket task, one mpsc hop (the loop queues the frame itself);
+//! over REST, loop -> request task, one spawn.
 //!
 //! Run: `cargo bench -p host --bench tick_to_order` (needs `scripts/build-wasm.sh`;
 //! `T2O_PIPELINE_ONLY=1` skips the hops; `T2O_REQUEST_FRAMES=1` replays for an instruction
