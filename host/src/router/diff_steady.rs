@@ -148,29 +148,33 @@ pub(super) fn diff_steady(
     cfg: &DiffConfig,
     ids: &mut LinkIdGen,
 ) -> Option<Result<DiffOutcome, RouterError>> {
-    // Open orders in registry order and the desired quotes, converted in the same pass at the
-    // instrument's scales while no value is finer; otherwise converted again at the common
-    // (finest) scales once they are known.
+    // Open orders by side (each with its registry index) and the desired quotes, converted in
+    // the same pass at the instrument's scales while no value is finer; otherwise converted
+    // again at the common (finest) scales once they are known.
     let base = (inst.tick_size.scale(), inst.lot_size.scale());
     let (mut price_scale, mut qty_scale) = base;
-    let mut open: ArrayVec<Order<'_>, { 2 * CAP }> = ArrayVec::new();
+    let mut frees: [ArrayVec<Order<'_>, CAP>; 2] = Default::default();
+    // At most `2 * CAP`: each side holds at most `CAP`.
+    let mut n_open = 0u8;
     for o in working.iter() {
         let state = o.state();
         if state.is_terminal() {
             continue;
         }
-        if state.is_frozen() || open.len() == 2 * CAP {
+        let side = &mut frees[o.side as usize];
+        if state.is_frozen() || side.len() == CAP {
             return None;
         }
         price_scale = price_scale.max(o.price.scale());
         qty_scale = qty_scale.max(o.qty.scale()).max(o.cum_exec_qty.scale());
         let at_base = (price_scale, qty_scale) == base;
-        open.push(Order {
-            idx: open.len() as u8,
+        side.push(Order {
+            idx: n_open,
             order: o,
             price: if at_base { units(o.price, base.0)? } else { 0 },
             leaves: if at_base { leaves_units(o, base.1)? } else { 0 },
         });
+        n_open += 1;
     }
     let mut wants: [ArrayVec<Want<'_>, CAP>; 2] = Default::default();
     for q in desired.into_iter().flatten() {
@@ -188,7 +192,7 @@ pub(super) fn diff_steady(
         });
     }
     if (price_scale, qty_scale) != base {
-        for o in &mut open {
+        for o in frees.iter_mut().flatten() {
             o.price = units(o.order.price, price_scale)?;
             o.leaves = leaves_units(o.order, qty_scale)?;
         }
@@ -198,14 +202,6 @@ pub(super) fn diff_steady(
         }
     }
     let tolerance = units(inst.tick_size, price_scale)?.checked_mul(cfg.tolerance_ticks.into())?;
-    let mut frees: [ArrayVec<Order<'_>, CAP>; 2] = Default::default();
-    for o in &open {
-        let side = &mut frees[o.order.side as usize];
-        if side.len() == CAP {
-            return None;
-        }
-        side.push(*o);
-    }
     // Twice the midpoint between the desired best bid and best ask.
     let best_bid = wants[Side::Buy as usize].iter().map(|w| w.price).max();
     let best_ask = wants[Side::Sell as usize].iter().map(|w| w.price).min();
@@ -228,17 +224,22 @@ pub(super) fn diff_steady(
             Side::Buy => mid2.is_none_or(|m| 2 * o.price < m),
             Side::Sell => mid2.is_none_or(|m| 2 * o.price > m),
         };
-        // Keep orders close enough with the same resting quantity (exact price first).
-        let mut used = [false; CAP];
+        // Keep orders close enough with the same resting quantity (exact price first). A kept
+        // order is marked in `taken` rather than removed, so `free` stays whole (in best-first
+        // order) for the staging and the cross check below.
+        let mut taken = 0u32;
+        let is_free = |taken: u32, j: usize| taken & (1 << j) == 0;
+        let mut used = 0u32;
         for (i, w) in want.iter().enumerate() {
-            let exact = free
-                .iter()
-                .position(|o| o.price == w.price && o.leaves == w.qty && keepable(o));
+            let exact = free.iter().enumerate().position(|(j, o)| {
+                is_free(taken, j) && o.price == w.price && o.leaves == w.qty && keepable(o)
+            });
             let pick = exact.or_else(|| {
                 let mut best: Option<(usize, i64)> = None;
                 for (j, o) in free.iter().enumerate() {
                     let dist = (o.price - w.price).abs();
-                    if o.leaves == w.qty
+                    if is_free(taken, j)
+                        && o.leaves == w.qty
                         && dist <= tolerance
                         && keepable(o)
                         && best.is_none_or(|(_, d)| dist < d)
@@ -249,18 +250,22 @@ pub(super) fn diff_steady(
                 best.map(|(j, _)| j)
             });
             if let Some(j) = pick {
-                free.remove(j);
-                used[i] = true;
+                taken |= 1 << j;
+                used |= 1 << i;
                 out.kept += 1;
             }
         }
         // Pair the rest best-to-best: amend pairs, create or cancel the surplus.
-        let mut paired = 0;
+        let mut rest = free
+            .iter()
+            .enumerate()
+            .filter(|&(j, _)| is_free(taken, j))
+            .map(|(_, o)| o);
         for (i, w) in want.iter().enumerate() {
-            if used[i] {
+            if used & (1 << i) != 0 {
                 continue;
             }
-            let step = match free.get(paired) {
+            let step = match rest.next() {
                 Some(o) => Step {
                     side,
                     order: Some(*o),
@@ -285,9 +290,8 @@ pub(super) fn diff_steady(
                 }
             };
             plan.push(step);
-            paired += 1;
         }
-        for o in free.iter().skip(paired) {
+        for o in rest {
             plan.push(Step {
                 side,
                 order: Some(*o),
@@ -298,46 +302,75 @@ pub(super) fn diff_steady(
             });
         }
     }
-    let apart = assign_stages(&mut plan, &open);
-    let before = plan.len();
-    plan.retain(|s| !s.is_noop());
-    out.kept += before - plan.len();
+    // The best open bid and ask: the first of each side, sorted best first.
+    let open_best = (
+        frees[Side::Buy as usize].first().map(|o| o.price),
+        frees[Side::Sell as usize].first().map(|o| o.price),
+    );
+    let apart = assign_stages(&mut plan, open_best);
+    // Steps left unchanged by the staging are kept orders: marked `NOOP` (no stage runs them)
+    // rather than removed, which would move the rest. `stages` marks the stages in use.
+    let mut stages = 0u8;
+    let mut count = 0;
+    for s in plan.iter_mut() {
+        if s.is_noop() {
+            s.stage = NOOP;
+            out.kept += 1;
+        } else {
+            stages |= 1 << s.stage;
+            count += 1;
+        }
+    }
     // Every bid the plan may show is below every ask it may show: no order can cross.
-    if !apart && let Err(e) = check_no_cross(&plan, &open, price_scale) {
+    if !apart && let Err(e) = check_no_cross(&plan, &frees, n_open, price_scale) {
         return Some(Err(e));
     }
-    out.actions = Vec::with_capacity(plan.len());
-    for stage in 0..=MAX_STAGE {
-        for step in plan.iter_mut().filter(|s| s.stage == stage) {
+    out.actions = Vec::with_capacity(count);
+    if stages.is_power_of_two() {
+        // One stage (the usual case): a single pass in plan order.
+        let stage = stages.trailing_zeros() as u8;
+        for step in plan.iter_mut().filter(|s| s.stage != NOOP) {
             out.actions.push(StagedAction {
                 stage,
                 action: into_action(step),
             });
         }
+    } else {
+        for stage in (0..=MAX_STAGE).filter(|st| stages & (1 << st) != 0) {
+            for step in plan.iter_mut().filter(|s| s.stage == stage) {
+                out.actions.push(StagedAction {
+                    stage,
+                    action: into_action(step),
+                });
+            }
+        }
     }
     Some(Ok(out))
 }
 
-/// Stages as in the parent module's table, for free orders only. Returns whether the highest
-/// bid price the plan may show is below the lowest ask price it may show.
-fn assign_stages(plan: &mut [Step<'_>], open: &[Order<'_>]) -> bool {
-    // Every price a side may show during the plan: each open order's, each move's target.
-    let mut bid_max: Option<i64> = None;
-    let mut ask_min: Option<i64> = None;
-    let prices = open
-        .iter()
-        .map(|o| (o.order.side, o.price))
-        .chain(plan.iter().filter_map(|s| Some((s.side, s.want?.price))));
-    for (side, price) in prices {
-        match side {
-            Side::Buy => bid_max = Some(bid_max.map_or(price, |m| m.max(price))),
-            Side::Sell => ask_min = Some(ask_min.map_or(price, |m| m.min(price))),
+/// The stage of a step the plan leaves out (a kept order): above every real stage.
+const NOOP: u8 = u8::MAX;
+
+/// Stages as in the parent module's table, for free orders only (`open_best`: the highest open
+/// bid and lowest open ask). Returns whether the highest bid price the plan may show is below
+/// the lowest ask price it may show.
+fn assign_stages(plan: &mut [Step<'_>], open_best: (Option<i64>, Option<i64>)) -> bool {
+    // Every price a side may show during the plan: each open order's (the best open ones
+    // bound them), each move's target.
+    let (mut bid_max, mut ask_min) = open_best;
+    for s in plan.iter() {
+        let Some(w) = s.want else { continue };
+        match s.side {
+            Side::Buy => bid_max = Some(bid_max.map_or(w.price, |m| m.max(w.price))),
+            Side::Sell => ask_min = Some(ask_min.map_or(w.price, |m| m.min(w.price))),
         }
     }
     let mut reduces = [false; 2];
     for s in plan.iter() {
         reduces[s.side as usize] |= s.new_leaves() < s.old_leaves();
     }
+    // Sides with a reduction in stage 3.
+    let mut late = [false; 2];
     for s in plan.iter_mut() {
         let Some(w) = s.want else {
             s.stage = 0;
@@ -372,27 +405,36 @@ fn assign_stages(plan: &mut [Step<'_>], open: &[Order<'_>]) -> bool {
             (false, true, false) => 3,
             (false, true, true) => MAX_STAGE,
         };
+        late[s.side as usize] |= s.stage == 3 && s.new_leaves() < s.old_leaves();
     }
     // Reductions before increases: a side that still reduces in stage 3 has its stage-2
     // increases stripped to price-only amends.
-    for side in [Side::Buy, Side::Sell] {
-        let late_reduction = plan
-            .iter()
-            .any(|s| s.side == side && s.stage == 3 && s.new_leaves() < s.old_leaves());
-        if late_reduction {
-            for s in plan.iter_mut().filter(|s| s.side == side && s.stage == 2) {
-                s.qty_changed = false;
-                s.stage = 1;
-            }
+    if late != [false; 2] {
+        for s in plan
+            .iter_mut()
+            .filter(|s| late[s.side as usize] && s.stage == 2)
+        {
+            s.qty_changed = false;
+            s.stage = 1;
         }
     }
     bid_max.zip(ask_min).is_none_or(|(b, a)| b < a)
 }
 
-/// Run the plan stage by stage and fail if a moved or created order would cross one of ours.
-fn check_no_cross(plan: &[Step<'_>], open: &[Order<'_>], scale: u32) -> Result<(), RouterError> {
+/// Run the plan stage by stage and fail if a moved or created order would cross one of ours
+/// (`frees`: every open order, `n_open` of them).
+fn check_no_cross(
+    plan: &[Step<'_>],
+    frees: &[ArrayVec<Order<'_>, CAP>; 2],
+    n_open: u8,
+    scale: u32,
+) -> Result<(), RouterError> {
+    // The open orders in registry order (each at its index), then the creates.
     let mut live: ArrayVec<(Side, i64, bool), { 4 * CAP }> = ArrayVec::new();
-    live.extend(open.iter().map(|o| (o.order.side, o.price, true)));
+    live.extend((0..n_open).map(|_| (Side::Buy, 0, false)));
+    for o in frees.iter().flatten() {
+        live[o.idx as usize] = (o.order.side, o.price, true);
+    }
     for stage in 0..=MAX_STAGE {
         for s in plan.iter().filter(|s| s.stage == stage) {
             let Some(w) = s.want else {
