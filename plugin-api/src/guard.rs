@@ -81,6 +81,7 @@ pub fn fill_ladder(
         size *= spec.size_multiplier;
     }
     out.bid_count = n as u32;
+    clear_tail(&mut out.bids, n);
     let top_bid = (n > 0).then(|| out.bids[0].price);
 
     let mut asks = rules.ask_side();
@@ -99,6 +100,17 @@ pub fn fill_ladder(
         size *= spec.size_multiplier;
     }
     out.ask_count = n as u32;
+    clear_tail(&mut out.asks, n);
+}
+
+/// Zero the slots from `n` on: whatever a reused buffer held there from earlier calls does not
+/// leave with the ladder (a WASM instance's output buffer lives on between calls), so equal
+/// inputs give byte-identical ladders on every build.
+#[inline(always)]
+fn clear_tail(levels: &mut [Level; MAX_LADDER_LEVELS], n: usize) {
+    for slot in &mut levels[n.min(MAX_LADDER_LEVELS)..] {
+        *slot = Level::default();
+    }
 }
 
 /// Append `spec.levels` levels per side to `out` (those past its capacity are dropped).
@@ -141,6 +153,7 @@ pub fn enforce(view: &MarketView, inventory: &Inventory, ladder: &mut Ladder) {
         }
     }
     ladder.bid_count = kept as u32;
+    clear_tail(&mut ladder.bids, kept);
     let top_bid = (kept > 0).then(|| ladder.bids[0].price);
 
     let mut asks = rules.ask_side();
@@ -158,6 +171,7 @@ pub fn enforce(view: &MarketView, inventory: &Inventory, ladder: &mut Ladder) {
         }
     }
     ladder.ask_count = kept as u32;
+    clear_tail(&mut ladder.asks, kept);
 }
 
 /// What [`enforce`] needs of the view and the inventory, read once.
@@ -464,7 +478,8 @@ mod tests {
     type LevelBits = [u64; 2];
 
     /// What a ladder shows (kind, reason and the valid levels), bit for bit: `==` would call
-    /// NaN unequal and -0 equal to 0. Slots past the counts are stale and never read.
+    /// NaN unequal and -0 equal to 0. Slots past the counts (zeroed now, stale in the
+    /// reference) are not compared; `tails_are_zeroed` covers them.
     fn bits(l: &Ladder) -> (u32, Option<&str>, Vec<LevelBits>, Vec<LevelBits>) {
         let side = |s: &[Level]| {
             s.iter()
@@ -472,6 +487,50 @@ mod tests {
                 .collect()
         };
         (l.kind, l.pull_reason(), side(l.bids()), side(l.asks()))
+    }
+
+    /// A reused ladder buffer (as a WASM instance's output is) leaves nothing past the counts:
+    /// equal inputs give equal bytes whatever the buffer held.
+    #[test]
+    fn tails_are_zeroed() {
+        let mut v = MarketView::new("X");
+        v.set_bids(&[Level::new(99.9, 1.0)]);
+        v.set_asks(&[Level::new(100.1, 1.0)]);
+        (v.tick_size, v.lot_size) = (0.1, 0.001);
+        let inv = Inventory {
+            max_position: 0.25,
+            ..Default::default()
+        };
+        let spec = LevelSpec {
+            levels: 3,
+            step: 0.1,
+            size: 0.1,
+            size_multiplier: 1.0,
+        };
+        let mut fresh = Ladder::default();
+        fill_ladder(&v, &inv, &mut fresh, (99.8, 100.2), spec);
+        // The room (0.25) admits two full levels and a cut third: three a side.
+        assert_eq!((fresh.bid_count, fresh.ask_count), (3, 3));
+        let mut reused = Ladder::default();
+        for i in 0..MAX_LADDER_LEVELS {
+            reused.push_bid(50.0 + i as f64, 9.0);
+            reused.push_ask(150.0 + i as f64, 9.0);
+        }
+        reused.clear();
+        fill_ladder(&v, &inv, &mut reused, (99.8, 100.2), spec);
+        assert_eq!(reused, fresh);
+        // The general path too: levels already there, most of them dropped.
+        let mut general = Ladder::default();
+        for i in 0..MAX_LADDER_LEVELS {
+            general.push_bid(100.5 - i as f64 * 0.1, 0.2);
+        }
+        enforce(&v, &inv, &mut general);
+        assert!(general.bid_count < MAX_LADDER_LEVELS as u32);
+        assert!(
+            general.bids[general.bid_count as usize..]
+                .iter()
+                .all(|l| *l == Level::default())
+        );
     }
 
     proptest! {
