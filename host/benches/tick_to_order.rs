@@ -399,6 +399,28 @@ impl Bench {
     }
 }
 
+/// `T2O_EVICT_MB=N`: before each frame (outside the clock), write over an `N` MiB buffer, so
+/// the frame meets caches other work has filled (as a host idle between bursts does).
+struct Evictor(Vec<u8>, u8);
+
+impl Evictor {
+    fn from_env() -> Self {
+        let mb: usize = std::env::var("T2O_EVICT_MB")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Self(vec![0; mb << 20], 0)
+    }
+
+    fn run(&mut self) {
+        self.1 = self.1.wrapping_add(1);
+        for line in self.0.chunks_mut(64) {
+            line[0] = self.1;
+        }
+        black_box(&self.0);
+    }
+}
+
 fn pipeline(transport: Transport) {
     let t = Instant::now();
     let mut b = Bench::new(transport);
@@ -412,8 +434,10 @@ fn pipeline(transport: Transport) {
     );
     let mut stamped = Vec::new();
     let mut e2e = Vec::new();
+    let mut evict = Evictor::from_env();
     for k in 0..DELTAS {
         for i in 0..SYMBOLS {
+            evict.run();
             let s = b.frame(i, k, k < STAMPED_UNTIL);
             if k >= STAMPED_UNTIL {
                 e2e.push(s);

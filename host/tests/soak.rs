@@ -246,7 +246,19 @@ async fn ten_symbols_agree_with_the_venue_for_minutes() {
         "{busiest} order units in one second on {path}"
     );
     assert!(!fills.is_empty(), "no fills of ours during the soak");
-
+    // Book frames moved quotes: each such plan sent at once is a tick-to-order sample. (Not
+    // necessarily on every symbol: with ten symbols under one 10-a-second order budget, a
+    // symbol's book-driven plans may all wait for the budget, and a plan sent later is not
+    // the frame's doing.)
+    let view = host.view().await;
+    let clocked: u64 = view.iter().map(|s| s.ticks_to_order).sum();
+    assert!(
+        clocked > 0,
+        "no plan caused by a book frame was sent at once: {:?}",
+        view.iter()
+            .map(|s| (&s.symbol, s.book_msgs, s.ticks_to_order))
+            .collect::<Vec<_>>()
+    );
     let report = host.stop().await;
     assert!(report.skipped.is_empty(), "{:?}", report.skipped);
     assert_eq!(report.symbols.len(), 10);

@@ -29,6 +29,7 @@ fn update(
         seq,
         bids: bids.iter().map(|(p, s)| raw(p, s)).collect(),
         asks: asks.iter().map(|(p, s)| raw(p, s)).collect(),
+        read_at: None,
     }
 }
 

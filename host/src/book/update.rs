@@ -1,5 +1,7 @@
 //! One parsed order-book message, venue-neutral, reused from message to message.
 
+use std::time::Instant;
+
 use super::fixed::Fixed;
 
 /// Whether an update replaces the book or changes some levels.
@@ -45,6 +47,9 @@ pub struct BookUpdate {
     pub bids: Vec<RawLevel>,
     /// Ask levels in wire order.
     pub asks: Vec<RawLevel>,
+    /// When a socket task read the frame (`None` when it did not come from a socket). Parsers
+    /// leave it alone.
+    pub read_at: Option<Instant>,
 }
 
 impl BookUpdate {

@@ -28,7 +28,7 @@ use crate::exchange::bybit::messages::{
     BybitAckList, BybitBatchExtInfo, BybitEnvelope, BybitOrderAck, BybitRateLimit,
 };
 use crate::exchange::bybit::parse::{parse_ext_info, parse_result};
-use crate::exchange::bybit::rest::{RestClient, RestError, decode_response};
+use crate::exchange::bybit::rest::{PreparedPost, RestClient, RestError, decode_response};
 use crate::exchange::bybit::ws::{
     PendingRequest, TradeError, TradeLink, TradeStreamConfig, TradeStreamHandle, TradeStreamTask,
     WsError,
@@ -345,23 +345,23 @@ impl OrderSender {
         }
     }
 
-    /// [`Self::send`] begun now: over the trade stream the frame is built and queued for the
-    /// socket before this returns, so the request does not wait for the returned future's
-    /// first poll (a spawned task's start); the future waits for the reply and maps it. Over
-    /// REST the whole send happens in the future.
+    /// [`Self::send`] begun now: the request's bytes are made before this returns, so the
+    /// request does not wait for the returned future's first poll (a spawned task's start).
+    /// Over the trade stream the frame is built and queued for the socket; over REST the body
+    /// is encoded and signed and the HTTP request built (the future posts it). The future
+    /// waits for the reply and maps it.
     pub fn start(
         &self,
         req: OrderRequest,
     ) -> impl std::future::Future<Output = SendOutcome> + Send + 'static {
         let started = match &self.transport {
-            Transport::Ws(handle) => Some(start_ws(handle, &req)),
-            Transport::Rest(_) => None,
+            Transport::Ws(handle) => Started::Ws(start_ws(handle, &req)),
+            Transport::Rest(client) => Started::Rest(client.clone(), start_rest(client, &req)),
         };
-        let sender = self.clone();
         async move {
             match started {
-                Some(start) => finish_ws(start, &req).await,
-                None => sender.send(&req).await,
+                Started::Ws(start) => finish_ws(start, &req).await,
+                Started::Rest(client, post) => finish_rest(&client, post, &req).await,
             }
         }
     }
@@ -375,10 +375,37 @@ impl OrderSender {
     }
 }
 
+/// A request whose bytes are made, on its transport.
+// Built once per request and moved straight into its future: boxing the large REST variant
+// would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Started {
+    Ws(WsStart),
+    Rest(RestClient, Result<PreparedPost, RestError>),
+}
+
 /// Send `req` over REST with `client` and map the answer (never fails: errors become acks).
 pub async fn send(client: &RestClient, req: &OrderRequest) -> SendOutcome {
+    finish_rest(client, start_rest(client, req), req).await
+}
+
+/// The synchronous half of [`send`]: encode, sign and build the HTTP request.
+fn start_rest(client: &RestClient, req: &OrderRequest) -> Result<PreparedPost, RestError> {
     let (path, body) = encode(req);
-    match client.post_signed_raw(path, body).await {
+    client.prepare_post(path, body)
+}
+
+/// Post a prepared request and map the answer.
+async fn finish_rest(
+    client: &RestClient,
+    post: Result<PreparedPost, RestError>,
+    req: &OrderRequest,
+) -> SendOutcome {
+    let sent = match post {
+        Ok(post) => client.send_prepared(post).await,
+        Err(e) => Err(e),
+    };
+    match sent {
         Err(e) => error_outcome(req, &e, None),
         Ok(raw) => match decode_response(raw.status, &raw.body) {
             Ok(env) => envelope_outcome(req, &env, raw.rate_limit),

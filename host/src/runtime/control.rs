@@ -27,6 +27,9 @@ pub struct SymbolSnapshot {
     pub disabled: Option<String>,
     /// Book messages applied since start.
     pub book_msgs: u64,
+    /// Plans a book frame caused whose requests were made ready (each one a tick-to-order
+    /// latency sample), since start.
+    pub ticks_to_order: u64,
     /// Book resyncs since start.
     pub resyncs: u64,
     /// Being removed.
@@ -103,6 +106,7 @@ impl Runtime {
                 generation: s.generation,
                 disabled: s.disabled.clone(),
                 book_msgs: s.book_total,
+                ticks_to_order: s.ticks_to_order,
                 resyncs: s.resyncs,
                 retiring: s.retiring,
                 kill: crate::risk::effective(s.kill.action(), account)

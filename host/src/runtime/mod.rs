@@ -11,6 +11,7 @@
 pub mod apply;
 pub mod control;
 pub mod fills;
+pub mod latency;
 pub mod plan_key;
 pub mod probe;
 mod protection;
@@ -24,7 +25,7 @@ pub mod sync;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -203,6 +204,8 @@ pub struct Runtime {
     scan_all: bool,
     /// The account action `act` last propagated to the symbols.
     last_account: Option<KillAction>,
+    /// Tick-to-order latency since the last status line.
+    tick_to_order: latency::LatencyWindow,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -271,6 +274,7 @@ impl Runtime {
             flattening: HashSet::new(),
             protection,
             touched: Vec::new(),
+            tick_to_order: latency::LatencyWindow::default(),
             budget_queue: Default::default(),
             scan_all: true,
             last_account: None,
@@ -393,6 +397,7 @@ impl Runtime {
                 if let Some(&i) = self.index.get(update.symbol.as_str()) {
                     self.touched.push(i);
                     let s = &mut self.symbols[i];
+                    s.book_read_at = update.read_at;
                     if let Err(e) = s.on_book(&update, now)
                         && e.resync_reason().is_some()
                     {
@@ -895,6 +900,17 @@ impl Runtime {
                 "status"
             );
         }
+        if let Some(t) = self.tick_to_order.take() {
+            let us = |d: Duration| (d.as_nanos() as f64 / 100.0).round() / 10.0;
+            info!(
+                plans = t.count,
+                p50_us = us(t.p50),
+                p99_us = us(t.p99),
+                max_us = us(t.max),
+                transport = self.sender.transport(),
+                "tick to order (book frame read -> request ready)"
+            );
+        }
         let g = &self.guard;
         if g.equity.equity().is_some() || g.kill.active().is_some() || g.dead_man_fired {
             info!(
@@ -951,8 +967,13 @@ impl Runtime {
             }
         }
         let mut outcomes: Vec<(usize, DiffOutcome)> = Vec::new();
+        // Plans a book frame caused, with the frame's read time (index into `outcomes`).
+        let mut clocked: Vec<(usize, Instant)> = Vec::new();
         for &i in &visit {
             let s = &mut self.symbols[i];
+            // A frame's clock runs to this plan only: a later plan (a timer, an ack, the
+            // budget) is not the frame's doing.
+            let read_at = s.book_read_at.take();
             if !stopping && s.budget_gated() {
                 continue;
             }
@@ -960,6 +981,9 @@ impl Runtime {
                 s.working.prune_terminal();
                 let out = s.plan(&mut self.ids, now, stopping);
                 if !out.actions.is_empty() {
+                    if let Some(t) = read_at {
+                        clocked.push((outcomes.len(), t));
+                    }
                     outcomes.push((i, out));
                 }
             }
@@ -978,7 +1002,19 @@ impl Runtime {
             })
             .collect();
         let plan = plan_requests(&actions, &mut self.limiter, now, &self.cfg.batch);
+        // Which plans send something now (only looked at for clocked plans).
+        let mut sending = vec![
+            false;
+            if clocked.is_empty() {
+                0
+            } else {
+                outcomes.len()
+            }
+        ];
         for sent in &plan.sent {
+            if let Some(flag) = sending.get_mut(sent.symbol) {
+                *flag = true;
+            }
             let s = &mut self.symbols[outcomes[sent.symbol].0];
             if let Err(e) = record_sent(&mut s.working, &sent.of(&actions).action, now) {
                 warn!(symbol = %s.symbol, error = %e, "cannot record a sent action");
@@ -988,6 +1024,16 @@ impl Runtime {
         self.queue_budget_waits(&plan.deferred);
         for req in plan.requests {
             self.spawn_request(req);
+        }
+        if !clocked.is_empty() {
+            let ready = Instant::now();
+            for (k, read_at) in clocked {
+                if sending[k] {
+                    self.symbols[outcomes[k].0].ticks_to_order += 1;
+                    self.tick_to_order
+                        .record(ready.saturating_duration_since(read_at));
+                }
+            }
         }
     }
 

@@ -93,6 +93,11 @@ pub struct SymbolState {
     pub syncing: bool,
     /// Book messages applied since start.
     pub book_total: u64,
+    /// When the socket task read the last book frame applied since the last plan (the
+    /// tick-to-order clock's start; see [`super::latency`]).
+    pub book_read_at: Option<Instant>,
+    /// Plans a book frame caused whose requests the loop made ready, since start.
+    pub ticks_to_order: u64,
     /// Book resyncs since start.
     pub resyncs: u64,
     /// Stale checks failed since the last delta: a stream that answers resubscriptions with
@@ -235,6 +240,8 @@ impl SymbolState {
             retiring: false,
             syncing: false,
             book_total: 0,
+            book_read_at: None,
+            ticks_to_order: 0,
             resyncs: 0,
             stale_strikes: 0,
             generation: 0,
@@ -777,6 +784,7 @@ mod input_tests {
                 asks: (0..depth)
                     .map(|i| level(&format!("{}.5", 50_001 + i), "1.5"))
                     .collect(),
+                read_at: None,
             };
             book.apply(&update, 5).unwrap();
             let parts = InputParts {

@@ -110,10 +110,31 @@ impl RestClient {
     /// undecoded; errors are transport failures and timeouts only.
     pub async fn post_signed_raw(
         &self,
-        path: &str,
+        path: &'static str,
         body: String,
     ) -> Result<RestRawReply, RestError> {
-        let raw = self.send_raw(self.signed_post(path, body)?).await?;
+        self.send_prepared(self.prepare_post(path, body)?).await
+    }
+
+    /// The signed `POST path` of [`post_signed_raw`](Self::post_signed_raw), built (body,
+    /// timestamp, signature, headers) but not sent: the caller sends it with
+    /// [`send_prepared`](Self::send_prepared), e.g. from another task.
+    pub fn prepare_post(
+        &self,
+        path: &'static str,
+        body: String,
+    ) -> Result<PreparedPost, RestError> {
+        Ok(PreparedPost {
+            path,
+            request: self.signed_post(path, body)?,
+        })
+    }
+
+    /// Send a request built by [`prepare_post`](Self::prepare_post), returning the answer
+    /// undecoded; errors are transport failures and timeouts only.
+    pub async fn send_prepared(&self, post: PreparedPost) -> Result<RestRawReply, RestError> {
+        let path = post.path;
+        let raw = self.send_raw(post.request).await?;
         debug!(%path, status = raw.status, remaining = ?raw.rate_limit.and_then(|r| r.remaining), "bybit REST reply");
         Ok(raw)
     }
@@ -184,6 +205,13 @@ impl RestClient {
             rate_limit,
         })
     }
+}
+
+/// A signed POST ready to send (see [`RestClient::prepare_post`]).
+#[derive(Debug)]
+pub struct PreparedPost {
+    path: &'static str,
+    request: reqwest::RequestBuilder,
 }
 
 fn classify(err: reqwest::Error) -> RestError {

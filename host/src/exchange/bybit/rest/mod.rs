@@ -3,5 +3,5 @@
 mod client;
 mod error;
 
-pub use client::{DEFAULT_RECV_WINDOW_MS, RestClient, RestRawReply, RestReply};
+pub use client::{DEFAULT_RECV_WINDOW_MS, PreparedPost, RestClient, RestRawReply, RestReply};
 pub use error::{RestError, decode_response, decode_result};

@@ -1,7 +1,7 @@
 //! One public WebSocket connection carrying the order book, trades and tickers of a set of
 //! symbols. A [`PublicStreamTask`] owns the socket; a [`PublicStreamHandle`] sends it commands.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -356,6 +356,7 @@ impl<T: Send + 'static> PublicStreamTask<T> {
                         Ok(None) => return Ok(Exit::Reconnect("closed by server".into())),
                         Ok(Some(frame)) => frame?,
                     };
+                    let read_at = Instant::now();
                     let text = match &frame {
                         Message::Text(text) => text.as_str(),
                         Message::Close(_) => return Ok(Exit::Reconnect("close frame".into())),
@@ -365,7 +366,7 @@ impl<T: Send + 'static> PublicStreamTask<T> {
                         healthy = true;
                         backoff.reset();
                     }
-                    let event = match self.handle_text(text) {
+                    let event = match self.handle_text(text, read_at) {
                         Ok(Some(event)) => event,
                         Ok(None) => continue,
                         Err(WsError::Parse(err)) => {
@@ -374,8 +375,17 @@ impl<T: Send + 'static> PublicStreamTask<T> {
                         }
                         Err(err) => return Err(err),
                     };
+                    let book = matches!(event, PublicStreamEvent::Book(_));
                     if !self.emit(event).await {
                         return Ok(Exit::Shutdown);
+                    }
+                    if book {
+                        // Let the loop act on this book before reading on: frames arrive in
+                        // bursts (a venue pushes its symbols on one cadence), and reading a
+                        // whole burst first made every book in it wait for all the others.
+                        // Measured with the host's own tick-to-order clock, 10 symbols on
+                        // the sim: p50 ≈ 155 µs -> ≈ 55 µs.
+                        tokio::task::yield_now().await;
                     }
                 }
                 _ = ping.tick() => {
@@ -424,7 +434,11 @@ impl<T: Send + 'static> PublicStreamTask<T> {
         }
     }
 
-    fn handle_text(&mut self, text: &str) -> Result<Option<PublicStreamEvent>, WsError> {
+    fn handle_text(
+        &mut self,
+        text: &str,
+        read_at: Instant,
+    ) -> Result<Option<PublicStreamEvent>, WsError> {
         let Some(topic) = peek_topic(text.as_bytes())? else {
             let control = parse_ws_control(text)?;
             if !control.is_pong() && !control.is_success() {
@@ -439,6 +453,7 @@ impl<T: Send + 'static> PublicStreamTask<T> {
                 .try_recv()
                 .unwrap_or_else(|_| BookUpdate::with_capacity(64));
             parse_orderbook(text.as_bytes(), &mut update)?;
+            update.read_at = Some(read_at);
             return Ok(Some(PublicStreamEvent::Book(update)));
         }
         if topic.starts_with("publicTrade.") {
