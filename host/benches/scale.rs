@@ -379,6 +379,15 @@ fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration, slice: Durati
         .iter()
         .filter(|v| message(v).starts_with("rate limited"))
         .count();
+    // The host's own tick-to-order clock: one line per status interval.
+    let t2o: Vec<(f64, f64, f64)> = lines
+        .iter()
+        .filter(|v| message(v).starts_with("tick to order"))
+        .filter_map(|v| {
+            let f = &v["fields"];
+            Some((f["plans"].as_f64()?, f["p50_us"].as_f64()?, f["p99_us"].as_f64()?))
+        })
+        .collect();
 
     terminate(&mut host, Duration::from_secs(60));
     terminate(&mut sim, Duration::from_secs(10));
@@ -410,6 +419,15 @@ fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration, slice: Durati
         "  last status round: {book_msgs_per_s:.0} book msgs/s (expected {:.0}), {open_orders} open orders; {warnings} warnings, {rate_limited} rate-limited answers in the log",
         n as f64 * rate_hz
     );
+    if !t2o.is_empty() {
+        let plans: f64 = t2o.iter().map(|t| t.0).sum();
+        let p50s = median(t2o.iter().map(|t| t.1).collect());
+        let p99s = median(t2o.iter().map(|t| t.2).collect());
+        println!(
+            "  host's tick to order (book frame read -> request ready), {} status lines, {plans:.0} plans: median of p50 {p50s:.1} µs, median of p99 {p99s:.1} µs",
+            t2o.len()
+        );
+    }
     if std::env::var_os("SCALE_KEEP").is_some() {
         let kept = dir.keep();
         println!("  logs kept in {}", kept.display());
