@@ -385,7 +385,11 @@ fn run(n: usize, rate_hz: f64, warmup: Duration, window: Duration, slice: Durati
         .filter(|v| message(v).starts_with("tick to order"))
         .filter_map(|v| {
             let f = &v["fields"];
-            Some((f["plans"].as_f64()?, f["p50_us"].as_f64()?, f["p99_us"].as_f64()?))
+            Some((
+                f["plans"].as_f64()?,
+                f["p50_us"].as_f64()?,
+                f["p99_us"].as_f64()?,
+            ))
         })
         .collect();
 
