@@ -114,6 +114,7 @@ async fn answer(
                             "generation": s.generation,
                             "disabled": s.disabled,
                             "book_msgs": s.book_msgs,
+                            "ticks_to_order": s.ticks_to_order,
                             "resyncs": s.resyncs,
                             "retiring": s.retiring,
                             "kill": s.kill,

@@ -149,5 +149,12 @@ fn check_config_diffs_against_the_running_host() {
         Some(3),
         "{status}"
     );
+    // Each row carries the symbol's count of clocked tick-to-order plans.
+    assert!(
+        reply["symbols"]
+            .as_array()
+            .is_some_and(|rows| rows.iter().all(|r| r["ticks_to_order"].is_u64())),
+        "{status}"
+    );
     assert!(exit.success(), "{}", log.join("\n"));
 }

@@ -17,6 +17,10 @@
 //! | 3 | amends moving toward the other side, resting qty not raised |
 //! | 4 | amends moving toward the other side raising the qty; creates |
 //!
+//! A create is in stage 0 only when the plan cancels nothing: the requests of one stage may land
+//! in any order, and a create landing before a cancel would rest more orders than the plan's
+//! start and end both do (`max_open_orders` holds for both). Otherwise creates are in stage 4.
+//!
 //! With an uncrossed start and an uncrossed end state (kept orders stay strictly on their side of
 //! the midpoint between the desired best bid and best ask; desired quotes that would cross a frozen
 //! order are held back), any bid/ask pair is either both at their start, both at their end, or one

@@ -194,6 +194,17 @@ pub(super) fn assign_stages(plan: &mut [Planned<'_>], slots: &[Slot<'_>]) {
             (false, true, true) => MAX_STAGE,
         };
     }
+    // Creates after cancels: requests of one stage may land in any order, and a create landing
+    // before a cancel would rest one order more than the plan's start and end both have (over
+    // `max_open_orders`, say).
+    if plan.iter().any(|p| matches!(p.kind, Kind::Cancel)) {
+        for p in plan
+            .iter_mut()
+            .filter(|p| matches!(p.kind, Kind::Create { .. }))
+        {
+            p.stage = MAX_STAGE;
+        }
+    }
     // Reductions before increases: strip stage-2 increases to price-only when the side still
     // reduces in stage 3 (the qty follows in a later diff).
     for side in [Side::Buy, Side::Sell] {

@@ -407,6 +407,15 @@ fn assign_stages(plan: &mut [Step<'_>], open_best: (Option<i64>, Option<i64>)) -
         };
         late[s.side as usize] |= s.stage == 3 && s.new_leaves() < s.old_leaves();
     }
+    // Creates after cancels (see the parent module's staging).
+    if plan.iter().any(|s| s.want.is_none()) {
+        for s in plan
+            .iter_mut()
+            .filter(|s| s.order.is_none() && s.want.is_some())
+        {
+            s.stage = MAX_STAGE;
+        }
+    }
     // Reductions before increases: a side that still reduces in stage 3 has its stage-2
     // increases stripped to price-only amends.
     if late != [false; 2] {

@@ -173,6 +173,17 @@ fn scenarios_table() {
             vec![(0, "amend", B)],
         ),
         (
+            "a level moves across sides: the create waits for the cancel",
+            vec![
+                (B, 999, 1, F::Free),
+                (B, 998, 1, F::Free),
+                (S, 1001, 1, F::Free),
+            ],
+            vec![q(B, 0, 999, 1), q(S, 0, 1001, 1), q(S, 1, 1002, 1)],
+            0,
+            vec![(0, "cancel", B), (MAX_STAGE, "create", S)],
+        ),
+        (
             "pull cancels all",
             vec![(B, 999, 1, F::Free), (S, 1001, 1, F::Free)],
             vec![],
@@ -347,6 +358,8 @@ fn check_execution(
             .map(|o| o.leaves_qty())
             .sum::<Decimal>()
     });
+    // Open orders never outnumber both the start's and the end's (so `max_open_orders` holds).
+    let most_open = live.len().max(end_state.open().count());
     for stage in 0..=MAX_STAGE {
         let mut group: Vec<&StagedAction> = actions.iter().filter(|a| a.stage == stage).collect();
         if reverse {
@@ -386,6 +399,13 @@ fn check_execution(
             if let (Some(bid), Some(ask)) = (bid_hi, ask_lo) {
                 prop_assert!(bid < ask, "crossed after {:?}: bid {} ask {}", a, bid, ask);
             }
+            prop_assert!(
+                live.len() <= most_open,
+                "{} open orders after {:?}, more than at the start or the end ({})",
+                live.len(),
+                a,
+                most_open
+            );
             for (i, s) in [B, S].into_iter().enumerate() {
                 prop_assert!(
                     exposure(&live, s) <= start[i].max(end[i]),

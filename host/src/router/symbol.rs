@@ -5,7 +5,7 @@
 //! crossed) is an error: the caller should pull the symbol's quotes with [`pull_symbol`].
 
 use super::RouterError;
-use super::diff::{DiffConfig, DiffOutcome, diff, diff_parts};
+use super::diff::{Action, DiffConfig, DiffOutcome, StagedAction, diff, diff_parts};
 use super::limit_check::LimitMemo;
 use super::limits::{Clamp, HardLimits, apply_hard_limits};
 use super::state::WorkingOrders;
@@ -99,14 +99,57 @@ pub fn plan_symbol_into(
     } else {
         apply_hard_limits(inst, &cfg.limits, position, desired)
     };
-    let diff = diff_parts(
+    let mut diff = diff_parts(
         inst,
         [&desired.bids, &desired.asks],
         working,
         &cfg.diff,
         ids,
     )?;
+    cap_creates(&mut diff, working, cfg.limits.max_open_orders);
     Ok(SymbolDecision { clamps, diff })
+}
+
+/// Drop the deepest creates that would take the symbol's live orders (open or waiting for an
+/// ack, including those this plan cancels) past `max_open`. Requests land in any order, and an
+/// order waiting for an ack cannot be cancelled yet, so the limit must hold with every live
+/// order still there. The next diff, after the acks, creates what was dropped.
+fn cap_creates(diff: &mut DiffOutcome, working: &WorkingOrders, max_open: usize) {
+    let is_create = |a: &StagedAction| matches!(a.action, Action::Create { .. });
+    let creates = diff.actions.iter().filter(|a| is_create(a)).count();
+    if creates == 0 {
+        return;
+    }
+    let live = working.open().count();
+    let room = max_open.saturating_sub(live);
+    if creates <= room {
+        return;
+    }
+    // Keep the `room` creates nearest the top of the book (lowest level first); `creates >
+    // room`, so `levels[room]` is the first level not wholly kept.
+    let mut levels: Vec<u8> = diff
+        .actions
+        .iter()
+        .filter_map(|a| match &a.action {
+            Action::Create { quote, .. } => Some(quote.level),
+            _ => None,
+        })
+        .collect();
+    levels.sort_unstable();
+    let keep_below = levels[room];
+    // Creates at exactly `keep_below` fill what room is left, in plan order.
+    let mut at_edge = room - levels.iter().filter(|&&l| l < keep_below).count();
+    diff.actions.retain(|a| match &a.action {
+        Action::Create { quote, .. } if quote.level > keep_below => false,
+        Action::Create { quote, .. } if quote.level == keep_below => {
+            if at_edge == 0 {
+                return false;
+            }
+            at_edge -= 1;
+            true
+        }
+        _ => true,
+    });
 }
 
 /// Cancel every order of the symbol that is not waiting for an ack (run again after the acks
@@ -176,6 +219,67 @@ mod tests {
             .filter(|a| matches!(a.action, Action::Create { .. }))
             .count();
         assert_eq!(creates, 3);
+    }
+
+    /// Four resting orders, two a side, and a ladder of three bids and one ask: the plan cancels
+    /// an ask and creates a bid, and the create, which could land first, waits while four
+    /// orders are live and the limit is four.
+    #[test]
+    fn creates_wait_while_live_orders_fill_the_open_order_limit() {
+        use crate::model::{OrderLinkId, Quote, Side};
+        use crate::router::state::{AckOutcome, RequestKind, WorkingOrder};
+        let inst = test_instrument(Category::Linear);
+        let mut working = WorkingOrders::new();
+        for (i, (side, price)) in [
+            (Side::Buy, dec!(99.0)),
+            (Side::Buy, dec!(98.9)),
+            (Side::Sell, dec!(101.0)),
+            (Side::Sell, dec!(101.1)),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let quote = Quote {
+                side,
+                level: (i % 2) as u8,
+                price,
+                qty: dec!(0.1),
+            };
+            let id = OrderLinkId::new("q1", "BTCUSDT", side, quote.level, i as u64).unwrap();
+            let mut order = WorkingOrder::pending_new(id, &quote, 0);
+            order.apply_ack(
+                RequestKind::Create,
+                &AckOutcome::Accepted { order_id: None },
+            );
+            working.insert(order).unwrap();
+        }
+        let mut ladder = Ladder::default();
+        ladder.push_bid(99.0, 0.1);
+        ladder.push_bid(98.9, 0.1);
+        ladder.push_bid(98.8, 0.1);
+        ladder.push_ask(101.0, 0.1);
+        let count_creates = |cfg: &SymbolConfig| {
+            let mut ids = LinkIdGen::new("q1", 100).unwrap();
+            plan_symbol(
+                &inst,
+                QuoteGrid::new(&inst).as_ref(),
+                cfg,
+                dec!(0),
+                &ladder,
+                &working,
+                &mut ids,
+            )
+            .unwrap()
+            .diff
+            .actions
+            .iter()
+            .filter(|a| matches!(a.action, Action::Create { .. }))
+            .count()
+        };
+        assert_eq!(count_creates(&CFG), 0, "four live orders, limit four");
+        let mut five = CFG;
+        five.limits.max_open_orders = 5;
+        assert_eq!(count_creates(&five), 1, "room for one more");
     }
 
     #[test]
